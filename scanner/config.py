@@ -1,0 +1,19 @@
+"""Settings shared by the stages. Imports nothing from ``scanner`` but ``errors``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """Bounds that keep hostile or huge input from exhausting time or memory."""
+
+    max_file_bytes: int = 512 * 1024 * 1024  # larger inputs are skipped
+    max_text_chars: int = 200_000_000  # extracted text per document
+    max_archive_members: int = 10_000
+    max_unpacked_bytes: int = 1024 * 1024 * 1024  # total, per archive
+    max_member_bytes: int = 256 * 1024 * 1024
+    max_ratio: float = 200.0  # compressed → uncompressed, per member
+    max_depth: int = 3  # archive nesting
+    seconds_per_document: float = 120.0

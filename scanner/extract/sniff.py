@@ -1,0 +1,129 @@
+"""What kind of document is this? Magic bytes first; the name and declared type are hints only.
+
+Crawled attachments often come from ``download.jsp?id=…`` with a generic type, so the bytes decide
+wherever they can.
+"""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from pathlib import PurePosixPath
+
+from scanner.model import Document
+
+_HEAD = 8192
+
+_EXT_KIND: dict[str, str] = {
+    ".txt": "text", ".text": "text", ".log": "text", ".md": "text", ".json": "text", ".xml": "text",
+    ".htm": "html", ".html": "html", ".shtml": "html", ".xhtml": "html", ".jsp": "html", ".asp": "html",
+    ".aspx": "html", ".php": "html",
+    ".csv": "csv", ".tsv": "csv",
+    ".pdf": "pdf",
+    ".xlsx": "xlsx", ".xlsm": "xlsx", ".xls": "xls", ".et": "xls", ".ods": "ods",
+    ".docx": "docx", ".docm": "docx", ".doc": "doc", ".wps": "doc", ".ofd": "ofd", ".rtf": "rtf",
+    ".zip": "zip", ".7z": "7z", ".rar": "rar",
+    ".png": "image", ".jpg": "image", ".jpeg": "image", ".gif": "image", ".bmp": "image",
+    ".tif": "image", ".tiff": "image", ".webp": "image",
+}
+
+_MIME_KIND: dict[str, str] = {
+    "text/html": "html", "application/xhtml+xml": "html", "text/csv": "csv", "text/plain": "text",
+    "application/pdf": "pdf",
+}
+
+_MAGIC: tuple[tuple[bytes, str], ...] = (
+    (b"%PDF-", "pdf"),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "ole"),
+    (b"7z\xbc\xaf\x27\x1c", "7z"),
+    (b"Rar!\x1a\x07", "rar"),
+    (b"{\\rtf", "rtf"),
+    (b"\x89PNG\r\n\x1a\n", "image"),
+    (b"\xff\xd8\xff", "image"),
+    (b"GIF87a", "image"),
+    (b"GIF89a", "image"),
+    (b"BM", "bmp?"),
+    (b"II*\x00", "image"),
+    (b"MM\x00*", "image"),
+)
+
+
+def ext_kind(name: str) -> str | None:
+    """The kind a file name suggests, or None."""
+    return _EXT_KIND.get(PurePosixPath(name.lower()).suffix)
+
+
+def sniff(doc: Document) -> str:
+    """Return the document kind: text, html, csv, pdf, xlsx, xls, ods, docx, doc, ofd, rtf, zip, 7z,
+    rar, image, empty or unknown."""
+    head = doc.read(_HEAD)
+    if not head:
+        return "empty"
+    hint = ext_kind(doc.name or doc.source) or _MIME_KIND.get((doc.content_type or "").split(";")[0].strip().lower())
+    for magic, kind in _MAGIC:
+        if head.startswith(magic):
+            if kind == "ole":
+                return _ole_kind(doc, hint)
+            if kind == "bmp?":
+                if len(head) > 14 and head[6:10] == b"\0\0\0\0":
+                    return "image"
+                break
+            return kind
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "image"
+    if head.startswith(b"PK\x03\x04") or head.startswith(b"PK\x05\x06"):
+        return _zip_kind(doc)
+    if _looks_binary(head):
+        return "unknown"
+    if hint in ("csv", "html"):
+        return hint
+    if _looks_html(head):
+        return "html"
+    return "text"
+
+
+def _looks_binary(head: bytes) -> bool:
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):  # UTF-16 text
+        return False
+    return b"\x00" in head[:4096]
+
+
+def _looks_html(head: bytes) -> bool:
+    probe = head[:4096].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    return probe.startswith((b"<!doctype html", b"<html", b"<?xml")) and b"<html" in head.lower() or any(
+        tag in probe[:1024] for tag in (b"<html", b"<body", b"<head", b"<table", b"<div", b"<meta")
+    )
+
+
+def _ole_kind(doc: Document, hint: str | None) -> str:
+    if hint in ("xls", "doc"):
+        return hint
+    head = doc.read(1 << 20)
+    # OLE2 directory entries are UTF-16LE names.
+    if "Workbook".encode("utf-16-le") in head or "Book".encode("utf-16-le") in head:
+        return "xls"
+    if "WordDocument".encode("utf-16-le") in head:
+        return "doc"
+    return "unknown"
+
+
+def _zip_kind(doc: Document) -> str:
+    try:
+        with doc.open() as fh, zipfile.ZipFile(fh if doc.path else io.BytesIO(doc.data or b"")) as zf:
+            names = set(zf.namelist())
+            if "word/document.xml" in names:
+                return "docx"
+            if "xl/workbook.xml" in names:
+                return "xlsx"
+            if "OFD.xml" in names or any(n.lower() == "ofd.xml" for n in names):
+                return "ofd"
+            if "mimetype" in names:
+                mime = zf.read("mimetype")[:100]
+                if b"opendocument.spreadsheet" in mime:
+                    return "ods"
+                if b"opendocument.text" in mime:
+                    return "odt"
+    except (zipfile.BadZipFile, OSError, ValueError, KeyError):
+        hint = ext_kind(doc.name or doc.source)
+        return hint if hint in ("docx", "xlsx", "ods", "ofd") else "zip"
+    return "zip"

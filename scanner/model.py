@@ -1,0 +1,195 @@
+"""The data that flows through the pipeline.
+
+source → Document → extract → Segment → detect → Finding → store → report
+
+This module imports nothing from ``scanner``: every stage may depend on it, it depends on none.
+A :class:`Finding` never holds a raw personal value: only offsets, the policy-masked form and a
+keyed fingerprint.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any, Literal
+
+Status = Literal["scanned", "error", "skipped"]
+Exposure = Literal["unmasked", "partial"]
+Severity = Literal["high", "medium", "low"]
+SEVERITY_RANK: dict[str, int] = {"low": 1, "medium": 2, "high": 3}
+
+
+@dataclass(slots=True)
+class Document:
+    """Bytes plus where they came from.
+
+    Exactly one of ``path`` and ``data`` is set. ``name`` is the best file name known (the
+    path's name, an archive member's name, a ``Content-Disposition`` filename); it and
+    ``content_type`` are hints only: extractors sniff the bytes first.
+    """
+
+    source: str
+    parent: str | None = None
+    path: Path | None = None
+    data: bytes | None = None
+    name: str = ""
+    content_type: str | None = None
+    depth: int = 0  # archive nesting depth
+    meta: dict[str, Any] = field(default_factory=dict)  # e.g. page title, publication date
+
+    def open(self) -> IO[bytes]:
+        """Open the bytes for reading (a real file when there is one, so libraries can mmap)."""
+        if self.path is not None:
+            return self.path.open("rb")
+        return io.BytesIO(self.data or b"")
+
+    def read(self, limit: int | None = None) -> bytes:
+        """Return the bytes, or the first ``limit`` of them."""
+        if self.data is not None:
+            return self.data if limit is None else self.data[:limit]
+        assert self.path is not None
+        with self.path.open("rb") as fh:
+            return fh.read() if limit is None else fh.read(limit)
+
+    @property
+    def size(self) -> int:
+        if self.data is not None:
+            return len(self.data)
+        assert self.path is not None
+        return self.path.stat().st_size
+
+
+@dataclass(slots=True)
+class Location:
+    """Where a piece of text sits inside its document.
+
+    The contract's keys are ``page``, ``sheet``, ``cell``, ``line``, ``start``, ``end``; the others are
+    extra detail an extractor may add (``table``/``row``/``column`` for tables, ``part`` for a
+    DOCX part or an HTML attribute, ``bbox`` for OCR boxes).
+    """
+
+    page: int | None = None
+    sheet: str | None = None
+    cell: str | None = None
+    line: int | None = None
+    table: int | None = None
+    row: int | None = None
+    column: int | None = None
+    part: str | None = None
+    bbox: tuple[float, float, float, float] | None = None
+
+    def to_dict(self, start: int | None = None, end: int | None = None) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "page": self.page,
+            "sheet": self.sheet,
+            "cell": self.cell,
+            "line": self.line,
+            "start": start,
+            "end": end,
+        }
+        for key in ("table", "row", "column", "part"):
+            value = getattr(self, key)
+            if value is not None:
+                out[key] = value
+        if self.bbox is not None:
+            out["bbox"] = list(self.bbox)
+        return out
+
+    def describe(self) -> str:
+        """A short Chinese description for people: ``第3页``, ``Sheet1!C5``, ``第40行``."""
+        parts: list[str] = []
+        if self.part:
+            parts.append(self.part)
+        if self.page is not None:
+            parts.append(f"第{self.page}页")
+        if self.sheet is not None:
+            parts.append(f"{self.sheet}!{self.cell}" if self.cell else self.sheet)
+        elif self.cell:
+            parts.append(f"单元格{self.cell}")
+        if self.table is not None:
+            parts.append(f"表{self.table}")
+        if self.row is not None and not (self.sheet and self.cell):
+            parts.append(f"第{self.row}行")
+        if self.column is not None and not self.cell:
+            parts.append(f"第{self.column}列")
+        if self.line is not None:
+            parts.append(f"第{self.line}行")
+        return " ".join(parts) or "正文"
+
+
+@dataclass(slots=True)
+class Segment:
+    """A run of extracted text and where it starts.
+
+    When ``location.line`` is set and ``text`` spans several lines, a finding's line is counted from
+    it. ``header`` carries a table column header (or a field label) that is context for every
+    value in the segment but is not part of it.
+    """
+
+    text: str
+    location: Location = field(default_factory=Location)
+    header: str = ""
+    ocr: bool = False
+
+
+@dataclass(slots=True)
+class Finding:
+    """One detected personal value. Holds no raw value."""
+
+    entity: str
+    rule: str
+    source: str
+    parent: str | None
+    location: dict[str, Any]
+    masked: str
+    fingerprint: str
+    exposure: Exposure
+    severity: Severity
+    confidence: float
+    context: str
+    remediation: str
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "entity": self.entity,
+            "rule": self.rule,
+            "source": self.source,
+            "parent": self.parent,
+            "location": self.location,
+            "masked": self.masked,
+            "fingerprint": self.fingerprint,
+            "exposure": self.exposure,
+            "severity": self.severity,
+            "confidence": round(self.confidence, 3),
+            "context": self.context,
+            "remediation": self.remediation,
+        }
+        out.update(self.extra)
+        return out
+
+
+@dataclass(slots=True)
+class DocumentResult:
+    """What happened to one document: its status and its findings."""
+
+    source: str
+    parent: str | None
+    kind: str
+    status: Status
+    reason: str | None = None
+    findings: list[Finding] = field(default_factory=list)
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "source": self.source,
+            "parent": self.parent,
+            "kind": self.kind,
+            "status": self.status,
+            "reason": self.reason,
+            "findings": len(self.findings),
+        }
+        out.update(self.meta)
+        return out
