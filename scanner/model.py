@@ -96,27 +96,6 @@ class Location:
             out["bbox"] = list(self.bbox)
         return out
 
-    def describe(self) -> str:
-        """A short Chinese description for people: ``第3页``, ``Sheet1!C5``, ``第40行``."""
-        parts: list[str] = []
-        if self.part:
-            parts.append(self.part)
-        if self.page is not None:
-            parts.append(f"第{self.page}页")
-        if self.sheet is not None:
-            parts.append(f"{self.sheet}!{self.cell}" if self.cell else self.sheet)
-        elif self.cell:
-            parts.append(f"单元格{self.cell}")
-        if self.table is not None:
-            parts.append(f"表{self.table}")
-        if self.row is not None and not (self.sheet and self.cell):
-            parts.append(f"第{self.row}行")
-        if self.column is not None and not self.cell:
-            parts.append(f"第{self.column}列")
-        if self.line is not None:
-            parts.append(f"第{self.line}行")
-        return " ".join(parts) or "正文"
-
 
 @dataclass(slots=True)
 class Segment:

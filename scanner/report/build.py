@@ -1,0 +1,41 @@
+"""Results → the report dict of report-contract.md (the one source every format is built from)."""
+
+from __future__ import annotations
+
+import datetime as _dt
+from collections.abc import Iterable
+from typing import Any
+
+from scanner import __version__
+from scanner.model import DocumentResult
+
+SCHEMA = "leakscan.report/1"
+RANDOM_KEY_NOTE = "本次未指定密钥（--key 或环境变量 LEAKSCAN_KEY），指纹使用随机密钥生成，不能与其他报告比对。"
+
+
+def now_iso() -> str:
+    """The local time with its UTC offset, to the second."""
+    return _dt.datetime.now().astimezone().isoformat(timespec="seconds")
+
+
+def build_report(results: Iterable[DocumentResult], *, started_at: str, finished_at: str | None = None,
+                 random_key: bool = False, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Assemble the report; documents in the order given, findings grouped by document."""
+    documents: list[dict[str, Any]] = []
+    findings: list[dict[str, Any]] = []
+    for result in results:
+        documents.append(result.to_dict())
+        findings.extend(f.to_dict() for f in result.findings)
+    report: dict[str, Any] = {
+        "schema": SCHEMA,
+        "tool": {"name": "leakscan", "version": __version__},
+        "started_at": started_at,
+        "finished_at": finished_at or now_iso(),
+        "documents": documents,
+        "findings": findings,
+    }
+    if random_key:
+        report["key_note"] = RANDOM_KEY_NOTE
+    if extra:
+        report.update(extra)
+    return report
