@@ -33,6 +33,11 @@ _SURNAMES = (
     "夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤常温康施文牛樊葛邢安齐易乔伍庞颜倪庄聂章鲁岳翟殷詹申欧耿关兰焦俞左柳甘祝包宁尚符舒阮柯纪梅童凌毕单季裴霍涂成苗谷盛曲翁冉骆蓝路游辛靳管柴蒙鲍华喻祁蒲房滕屈饶解牟艾尤阳时穆农司卓古吉缪简车项连芦麦褚娄窦戚岑景党宫费卜冷晏席卫米柏宗瞿桂全佟应臧闵苟邬边卞姬师和仇栾隋商刁沙荣巫寇桑郎甄丛仲虞敖巩明佘池乐"
 )
 _NAME = regex.compile(rf"(?<![\p{{Han}}])([{_SURNAMES}])([\p{{Han}}]{{1,2}})(?![\p{{Han}}])")
+# A name right after a label, even with no space before the next word ("联系人李四电话…").
+_LABELLED_NAME = regex.compile(
+    rf"((?:姓名|联系人|当事人|申请人|车主|户主|代理人|法定代表人|经营者|驾驶员|持证人|业户|证人)[:： ]*)"
+    rf"([{_SURNAMES}])(\p{{Han}}{{1,2}})"
+)
 
 
 def fold(text: str) -> str:
@@ -181,6 +186,15 @@ def _context(text: str, c: _Candidate, kept: list[_Candidate]) -> str:
     return ("…" if a > 0 else "") + snippet + ("…" if b < len(text) else "")
 
 
+# Words that start with a surname character but are labels, not names.
+_NOT_NAMES = frozenset(
+    "车牌 车主 车号 车辆 车型 车架 号牌 电话 手机 姓名 性别 住址 金额 经查 当事人 联系人 联系 身份证 证件 备注 单位 时间 日期 "
+    "年龄 民族 籍贯 学历 职务 职位 原因 说明 地址 邮编 项目 编号 序号 合计 总计 其中 为了 关于 根据 依据 现予 特此 公示 公告 "
+    "通知 决定 情况 方式 号码 成绩 考试 培训 驾驶 运输 交通 公安 管理 服务 工作 部门 市场 安全 应急 卫生 教育".split()
+)
+
+
 def _scrub(s: str) -> str:
     s = _LONG_NUMBER.sub(lambda m: "*" * len(m.group()), s)
-    return _NAME.sub(lambda m: m.group(1) + "*" * len(m.group(2)), s)
+    s = _LABELLED_NAME.sub(lambda m: m.group(1) + m.group(2) + "*" * len(m.group(3)), s)
+    return _NAME.sub(lambda m: m.group() if m.group() in _NOT_NAMES else m.group(1) + "*" * len(m.group(2)), s)
