@@ -14,23 +14,16 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from scanner.model import SEVERITY_RANK, Location
-from scanner.report import ReportOptions
+from scanner.model import SEVERITY_RANK
+from scanner.report import ReportOptions, labels
 
-ENTITY_LABELS: dict[str, str] = {
-    "CN_ID_CARD": "身份证号",
-    "CN_MOBILE": "手机号码",
-    "CN_LICENSE_PLATE": "车牌号码",
-    "BANK_CARD": "银行卡号",
-    "CN_LANDLINE": "固定电话",
-    "EMAIL": "电子邮箱",
-    "CN_PASSPORT": "护照号码",
-    "PERSON_NAME": "姓名",
-}
-SEVERITY_LABELS: dict[str, str] = {"high": "高", "medium": "中", "low": "低"}
-EXPOSURE_LABELS: dict[str, str] = {"unmasked": "未脱敏", "partial": "脱敏不足"}
-AUDIT_LABELS: dict[str, str] = {"new": "新发现", "persisting": "仍存在", "fixed": "已整改"}
-STATUS_LABELS: dict[str, str] = {"scanned": "已检查", "error": "出错", "skipped": "已跳过"}
+# The words for the contract's codes live in scanner.report.labels, shared with the table report,
+# so every format calls a thing by the same name.
+ENTITY_LABELS = labels.ENTITY
+SEVERITY_LABELS = labels.SEVERITY
+EXPOSURE_LABELS = labels.EXPOSURE
+AUDIT_LABELS = labels.AUDIT
+STATUS_LABELS = labels.STATUS
 # What the officer has to do, by audit state (整改状态).
 REMEDIATION_STATUS: dict[str, str] = {"new": "待整改", "persisting": "仍未整改", "fixed": "已整改"}
 DEADLINES: dict[str, str] = {"high": "立即（24小时内）", "medium": "3个工作日内", "low": "10个工作日内"}
@@ -54,8 +47,6 @@ FINDING_HEADERS: list[str] = [
 ]
 VALUE_HEADER = "原始值"
 
-_LOCATION_INT_KEYS = ("page", "line", "table", "row", "column")
-_LOCATION_STR_KEYS = ("sheet", "cell", "part")
 _DATE_DIR = re.compile(r"^(?:t?\d{4,8}|\d{4}-\d{2}(?:-\d{2})?)$", re.IGNORECASE)
 _PAGE_KINDS = frozenset({"html", "htm", "xhtml"})
 
@@ -117,21 +108,12 @@ def remediation_status(audit: Any) -> str:
 def describe_location(location: Any) -> str:
     """A finding's location for people: ``第3页``, ``Sheet1!C5``, ``第40行``, ``表2 第7行``.
 
-    Uses :meth:`scanner.model.Location.describe` so every format words it the same way; keys of
-    an unexpected type are left out rather than trusted.
+    Worded by :func:`scanner.report.labels.location`, as in every format; a location that is not
+    an object reads ``正文``.
     """
     if not isinstance(location, dict):
         return "正文"
-    kwargs: dict[str, Any] = {}
-    for key in _LOCATION_INT_KEYS:
-        value = location.get(key)
-        if isinstance(value, int) and not isinstance(value, bool):
-            kwargs[key] = value
-    for key in _LOCATION_STR_KEYS:
-        value = location.get(key)
-        if isinstance(value, str | int) and not isinstance(value, bool) and value != "":
-            kwargs[key] = str(value)
-    return Location(**kwargs).describe()
+    return labels.location(location) or "正文"
 
 
 def location_line(location: Any) -> int | None:
