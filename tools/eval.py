@@ -150,15 +150,21 @@ def match(truth: list[Item], found: list[Item]) -> tuple[list[Item], list[Item],
     return hit_truth, missed, hit_found, spurious
 
 
-def tabulate(title: str, buckets: dict[str, Rates], out: Any) -> None:
+def tabulate(title: str, buckets: dict[str, Rates], out: Any, recall_only: bool = False) -> None:
     """Print one recall/precision table."""
     print(f"\n{title}", file=out)
-    print(f"  {'':34} {'truth':>6} {'hit':>6} {'miss':>6} {'found':>6} {'false':>6} {'recall':>7} {'precis.':>7}",
-          file=out)
+    if recall_only:
+        print(f"  {'':34} {'truth':>6} {'hit':>6} {'miss':>6} {'recall':>7}", file=out)
+    else:
+        print(f"  {'':34} {'truth':>6} {'hit':>6} {'miss':>6} {'found':>6} {'false':>6} {'recall':>7} {'precis.':>7}",
+              file=out)
     for name in sorted(buckets):
         r = buckets[name]
-        print(f"  {name:34} {r.tp_truth + r.fn:6d} {r.tp_truth:6d} {r.fn:6d} {r.tp_found + r.fp:6d} {r.fp:6d} "
-              f"{_fmt(r.recall):>7} {_fmt(r.precision):>7}", file=out)
+        if recall_only:
+            print(f"  {name:34} {r.tp_truth + r.fn:6d} {r.tp_truth:6d} {r.fn:6d} {_fmt(r.recall):>7}", file=out)
+        else:
+            print(f"  {name:34} {r.tp_truth + r.fn:6d} {r.tp_truth:6d} {r.fn:6d} {r.tp_found + r.fp:6d} {r.fp:6d} "
+                  f"{_fmt(r.recall):>7} {_fmt(r.precision):>7}", file=out)
 
 
 def explain_miss(t: Item, found_by_fp: dict[tuple[str, str], list[Item]]) -> str:
@@ -206,7 +212,7 @@ def evaluate(truth: list[Item], found: list[Item], kinds: dict[str, str], out: A
     tabulate("按实体与暴露程度 per entity/exposure", by_exposure, out)
     tabulate("按文档类型 per document kind", by_kind, out)
     if any(t.variant for t in truth):
-        tabulate("按写法 per variant (recall only)", by_variant, out)
+        tabulate("按写法 per variant (recall only)", by_variant, out, recall_only=True)
 
     found_by_fp: dict[tuple[str, str], list[Item]] = defaultdict(list)
     for f in found:

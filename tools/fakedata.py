@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import datetime as _dt
 import random
+import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from stdnum import luhn
 from stdnum.cn import uscc as _uscc
@@ -167,7 +168,10 @@ class FakeData:
 
     def mobile(self) -> str:
         """An 11-digit mobile number from a real segment."""
-        return self.rng.choice(MOBILE_PREFIXES) + f"{self.rng.randint(0, 99_999_999):08d}"
+        prefix = self.rng.choice(MOBILE_PREFIXES)
+        if prefix == "174":  # only 1740/1741 (satellite, emergency) and 1749 are assigned
+            return prefix + self.rng.choice("019") + f"{self.rng.randint(0, 9_999_999):07d}"
+        return prefix + f"{self.rng.randint(0, 99_999_999):08d}"
 
     # -- vehicles -------------------------------------------------------------------------------
 
@@ -349,3 +353,73 @@ def normalize(entity: str, rendered: str) -> str:
     if entity == CN_LICENSE_PLATE:
         return "".join(c for c in rendered if c not in " ·•.-\u00a0").upper()
     raise ValueError(f"unknown entity {entity!r}")
+
+
+# -- truth records ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Truth:
+    """The values planted in one file, one entry per occurrence, in the order planted."""
+
+    source: str
+    items: list[dict[str, str]] = field(default_factory=list)
+
+    def add(self, entity: str, rendered: str, variant: str, exposure: str = "unmasked") -> str:
+        """Record a planted value and return it as rendered."""
+        self.items.append({
+            "source": self.source,
+            "entity": entity,
+            "exposure": exposure,
+            "value": normalize(entity, rendered),
+            "variant": variant,
+        })
+        return rendered
+
+    def id(self, value: str, style: str = "plain") -> str:
+        """Plant a resident ID written in ``style``."""
+        return self.add(CN_ID_CARD, render_id(value, style), f"id:{style}")
+
+    def mobile(self, value: str, style: str = "plain") -> str:
+        """Plant a mobile written in ``style``."""
+        return self.add(CN_MOBILE, render_mobile(value, style), f"mobile:{style}")
+
+    def plate(self, value: str, style: str = "plain", kind: str = "normal") -> str:
+        """Plant a plate written in ``style``."""
+        return self.add(CN_LICENSE_PLATE, render_plate(value, style), f"plate:{kind}:{style}")
+
+
+def dump_truth(items: list[dict[str, str]]) -> bytes:
+    """Truth items as JSON, one entry per line so diffs stay readable."""
+    import json
+
+    lines = ",\n".join("  " + json.dumps(item, ensure_ascii=False) for item in items)
+    return f"[\n{lines}\n]\n".encode()
+
+
+# -- a naive reference detector: keeps hard negatives honest ---------------------------------------
+
+_REF_ID18 = re.compile(r"(?<![0-9])[0-9]{17}[0-9Xx](?![0-9])")
+_REF_ID15 = re.compile(r"(?<![0-9])[0-9]{15}(?![0-9])")
+_REF_MOBILE = re.compile(r"(?<![0-9])1[3-9][0-9]{9}(?![0-9])")
+_REF_PLATE = re.compile(f"[{PLATE_PROVINCES}][{PLATE_LETTERS}][ ·•.-]?[0-9{PLATE_LETTERS}]{{4,6}}[挂学警]?")
+
+
+def reference_hits(text: str) -> list[str]:
+    """Kinds of personal-looking values a plain regex finds in ``text`` (valid IDs, mobile-shaped
+    11-digit runs, plate-shaped runs, 15-digit runs with a real date). Used to keep generated hard
+    negatives free of anything a reasonable detector should report."""
+    text = unicodedata.normalize("NFKC", text)
+    hits: list[str] = []
+    hits += ["id18" for m in _REF_ID18.finditer(text) if is_valid_resident_id(m.group().upper())]
+    for m in _REF_ID15.finditer(text):
+        v = m.group()
+        try:
+            _dt.date(1900 + int(v[6:8]), int(v[8:10]), int(v[10:12]))
+        except ValueError:
+            continue
+        if v[:2] in PROVINCE_CODES:
+            hits.append("id15")
+    hits += ["mobile" for _ in _REF_MOBILE.finditer(text)]
+    hits += ["plate" for m in _REF_PLATE.finditer(text) if sum(c.isdigit() for c in m.group()) >= 3]
+    return hits

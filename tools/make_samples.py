@@ -17,7 +17,6 @@ import io
 import json
 import sys
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -26,15 +25,11 @@ import xlsxwriter  # noqa: E402
 
 from fakedata import (  # noqa: E402
     CN_ID_CARD,
-    CN_LICENSE_PLATE,
     CN_MOBILE,
     FakeData,
-    Person,
+    Truth,
+    dump_truth,
     is_valid_resident_id,
-    normalize,
-    render_id,
-    render_mobile,
-    render_plate,
 )
 
 SEED = 20231115
@@ -44,37 +39,6 @@ LOCAL_AREA = "340823"  # an abolished county code: IDs issued there stay valid f
 OFFICE_PHONE = "0556-5212345"
 
 REPO = Path(__file__).resolve().parent.parent
-
-
-@dataclass
-class Truth:
-    """The values planted in one file, in the order written."""
-
-    source: str
-    items: list[dict[str, str]] = field(default_factory=list)
-
-    def add(self, entity: str, rendered: str, variant: str, exposure: str = "unmasked") -> str:
-        """Record a planted value and return it as rendered."""
-        self.items.append({
-            "source": self.source,
-            "entity": entity,
-            "exposure": exposure,
-            "value": normalize(entity, rendered),
-            "variant": variant,
-        })
-        return rendered
-
-    def id(self, value: str, style: str = "plain") -> str:
-        """Plant a resident ID written in ``style``."""
-        return self.add(CN_ID_CARD, render_id(value, style), f"id:{style}")
-
-    def mobile(self, value: str, style: str = "plain") -> str:
-        """Plant a mobile written in ``style``."""
-        return self.add(CN_MOBILE, render_mobile(value, style), f"mobile:{style}")
-
-    def plate(self, value: str, style: str = "plain", kind: str = "normal") -> str:
-        """Plant a plate written in ``style``."""
-        return self.add(CN_LICENSE_PLATE, render_plate(value, style), f"plate:{kind}:{style}")
 
 
 # -- page furniture ------------------------------------------------------------------------------
@@ -539,12 +503,6 @@ def build() -> dict[str, bytes]:
     items = [item for t in sorted(truths, key=lambda t: t.source) for item in t.items]
     files["expected.json"] = dump_truth(items)
     return dict(sorted(files.items()))
-
-
-def dump_truth(items: list[dict[str, str]]) -> bytes:
-    """One entry per line, so diffs of the truth stay readable."""
-    lines = ",\n".join("  " + json.dumps(item, ensure_ascii=False) for item in items)
-    return f"[\n{lines}\n]\n".encode()
 
 
 def write(out: Path, files: dict[str, bytes]) -> None:
