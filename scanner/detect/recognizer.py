@@ -17,6 +17,7 @@ not work on Chinese; :mod:`scanner.detect.engine` scores context by character di
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import regex
@@ -68,13 +69,23 @@ class RuleRecognizer(PatternRecognizer):
         return self.judge(pattern_text) is not None
 
     def analyze(self, text: str, entities: list[str] | None = None, nlp_artifacts: Any = None,
-                regex_flags: int | None = None) -> list[RecognizerResult]:
-        """Find this rule's values in ``text`` (see module docstring)."""
+                regex_flags: int | None = None, windows: Sequence[tuple[int, int]] | None = None
+                ) -> list[RecognizerResult]:
+        """Find this rule's values in ``text`` (see module docstring); with ``windows``, only
+        matches starting inside those (start, end) spans are looked for."""
         if entities and self.rule.entity not in entities:
             return []
+        if windows is None:
+            matches: Iterable[regex.Match[str]] = self._combined.finditer(text, timeout=REGEX_TIMEOUT_SECONDS)
+        else:
+            matches = (m for a, b in windows for m in self._combined.finditer(text, a, b, timeout=REGEX_TIMEOUT_SECONDS))
         results: list[RecognizerResult] = []
+        seen: set[tuple[int, int]] = set()
         try:
-            for m in self._combined.finditer(text, timeout=REGEX_TIMEOUT_SECONDS, overlapped=False):
+            for m in matches:
+                if m.span() in seen:
+                    continue
+                seen.add(m.span())
                 branch = next(i for i, p in enumerate(self._specs) if m.group(f"p{i}") is not None)
                 spec = self._specs[branch]
                 start, end = m.span("value")

@@ -64,6 +64,7 @@ class Rule:
     positives: tuple[Example, ...]
     negatives: tuple[Example, ...]
     file: str
+    anchor: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -184,6 +185,9 @@ def parse_rule(data: Any, file: str) -> Rule:
     if not positives or not negatives:
         raise RuleError(file, "examples", "正例和反例各至少一个")
 
+    anchor = data.get("anchor")
+    if anchor not in (None, "digit-run"):
+        raise RuleError(file, "anchor", "只能是 digit-run 或不填")
     priority = data.get("priority", 10)
     if not isinstance(priority, int):
         raise RuleError(file, "priority", "应为整数")
@@ -208,6 +212,7 @@ def parse_rule(data: Any, file: str) -> Rule:
         positives=tuple(positives),
         negatives=tuple(negatives),
         file=file,
+        anchor=anchor,
     )
 
 
