@@ -96,15 +96,33 @@ def _looks_html(head: bytes) -> bool:
 
 
 def _ole_kind(doc: Document, hint: str | None) -> str:
-    if hint in ("xls", "doc"):
-        return hint
-    head = doc.read(1 << 20)
-    # OLE2 directory entries are UTF-16LE names.
-    if "Workbook".encode("utf-16-le") in head or "Book".encode("utf-16-le") in head:
+    """OLE2 compound files: Word/WPS text (doc), Excel/ET workbooks (xls) or a password-protected
+    OOXML file (EncryptedPackage: handed to the docx/xlsx extractor, which reports it encrypted)."""
+    streams = _ole_streams(doc)
+    if "encryptedpackage" in streams:
+        return "xlsx" if hint in ("xlsx", "xls", "ods") else "docx"
+    if "workbook" in streams or "book" in streams:
         return "xls"
-    if "WordDocument".encode("utf-16-le") in head:
+    if "worddocument" in streams:
         return "doc"
+    if hint in ("xls", "doc"):  # e.g. an old WPS 2000 file: LibreOffice (libwps) still reads it
+        return hint
     return "unknown"
+
+
+def _ole_streams(doc: Document) -> set[str]:
+    """Lower-cased names of the top-level streams, read from the OLE directory."""
+    try:
+        import olefile
+    except ImportError:  # fall back to spotting the UTF-16 names in the first megabyte
+        head = doc.read(1 << 20)
+        names = ("EncryptedPackage", "Workbook", "Book", "WordDocument")
+        return {n.lower() for n in names if n.encode("utf-16-le") + b"\0\0" in head}
+    try:
+        with doc.open() as fh, olefile.OleFileIO(fh) as ole:
+            return {entry[0].lower() for entry in ole.listdir(streams=True, storages=False) if entry}
+    except Exception:  # a damaged directory: sniffing must not fail, the extractor will say why
+        return set()
 
 
 def _zip_kind(doc: Document) -> str:
@@ -115,6 +133,12 @@ def _zip_kind(doc: Document) -> str:
                 return "docx"
             if "xl/workbook.xml" in names:
                 return "xlsx"
+            if "[Content_Types].xml" in names:
+                types = zf.read("[Content_Types].xml")[:65536]
+                if b"wordprocessingml.document.main" in types:
+                    return "docx"
+                if b"spreadsheetml.sheet.main" in types or b"ms-excel.sheet.macroEnabled.main" in types:
+                    return "xlsx"
             if "OFD.xml" in names or any(n.lower() == "ofd.xml" for n in names):
                 return "ofd"
             if "mimetype" in names:

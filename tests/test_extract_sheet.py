@@ -1,0 +1,218 @@
+"""Spreadsheet extraction from real generated XLSX, XLS and ODS files."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import zipfile
+from pathlib import Path
+
+import pytest
+import xlsxwriter
+
+from scanner.config import Limits
+from scanner.errors import ExtractError
+from scanner.extract import extract as extract_any
+from scanner.extract.sheet import column_letters, extract, format_number
+from scanner.model import Document, Segment
+
+# Fake people: IDs with a valid GB 11643 check character, mobiles from real segments.
+ID_TEXT = "11010519491231002X"
+ID_NUMBER = 340823199001011236  # typed into Excel as a number: only 15 digits survive
+MOBILE = 13812345678
+
+
+def cells(doc: Document, limits: Limits | None = None) -> dict[str, Segment]:
+    out: dict[str, Segment] = {}
+    for seg in extract(doc, limits or Limits()):
+        assert isinstance(seg, Segment)
+        out[f"{seg.location.sheet}!{seg.location.cell}"] = seg
+    return out
+
+
+@pytest.fixture()
+def roster(tmp_path: Path) -> Path:
+    path = tmp_path / "低保名单.xlsx"
+    wb = xlsxwriter.Workbook(str(path))
+    ws = wb.add_worksheet("Sheet1")
+    ws.merge_range("A1:D1", "2023年城乡低保对象名单")  # title row above the header
+    ws.write_row("A3", ["姓名", "联系电话", "身份证号", "登记日期"])
+    ws.write("A5", "张伟")
+    ws.write_number("B5", MOBILE)
+    ws.write_number("C5", ID_NUMBER)
+    ws.write_datetime("D5", dt.datetime(2023, 5, 6), wb.add_format({"num_format": "yyyy-mm-dd"}))
+    ws.write_string("A6", "李芳")
+    ws.write_string("C6", ID_TEXT)
+    ws.write_number("B6", 2.5)
+    ws.write_string("D6", "   ")  # blank to the eye: no segment
+    wb.add_worksheet("空表")
+    other = wb.add_worksheet("附表")
+    other.write("D4", "车牌")
+    other.write("E4", "备注")
+    other.write("D6", "皖A·12345")
+    wb.close()
+    return path
+
+
+def test_xlsx_cells_have_address_header_and_readable_numbers(roster: Path) -> None:
+    got = cells(Document(source=str(roster), path=roster, name=roster.name))
+    id_cell = got["Sheet1!C5"]
+    assert id_cell.text == "340823199001011***"
+    assert id_cell.header == "身份证号"
+    assert (id_cell.location.row, id_cell.location.column) == (5, 3)
+    assert got["Sheet1!B5"].text == "13812345678"
+    assert got["Sheet1!B5"].header == "联系电话"
+    assert got["Sheet1!D5"].text == "2023-05-06"
+    assert got["Sheet1!C6"].text == ID_TEXT
+    assert got["Sheet1!C6"].header == "身份证号"
+    assert got["Sheet1!B6"].text == "2.5"
+    assert got["Sheet1!A1"].text == "2023年城乡低保对象名单"
+    assert got["Sheet1!A1"].header == ""
+    assert "Sheet1!D6" not in got
+    # A sheet whose data starts at D4 keeps its real addresses.
+    assert got["附表!D6"].text == "皖A·12345"
+    assert got["附表!D6"].header == "车牌"
+    assert not any(key.startswith("空表") for key in got)
+
+
+def test_xlsx_from_bytes_and_through_the_registry(roster: Path) -> None:
+    doc = Document(source="https://example.gov.cn/download.jsp?id=7", data=roster.read_bytes())
+    kind, items = extract_any(doc, Limits())
+    assert kind == "xlsx"
+    texts = [s.text for s in items]
+    assert "340823199001011***" in texts and "13812345678" in texts
+
+
+def test_number_formatting() -> None:
+    assert format_number(13812345678.0) == "13812345678"
+    assert format_number(3.40823199001011e17) == "340823199001011***"
+    assert format_number(6222021234567890.0) == "622202123456789*"
+    assert format_number(-12.0) == "-12"
+    assert format_number(0.25) == "0.25"
+    assert format_number(123456789012345.0) == "123456789012345"
+    assert [column_letters(i) for i in (0, 25, 26, 701, 702)] == ["A", "Z", "AA", "ZZ", "AAA"]
+
+
+def test_data_row_never_becomes_a_header(tmp_path: Path) -> None:
+    path = tmp_path / "no-header.xlsx"
+    wb = xlsxwriter.Workbook(str(path))
+    ws = wb.add_worksheet("名单")
+    ws.write_row("A1", ["张伟", "男", ID_TEXT, str(MOBILE)])
+    ws.write_row("A2", ["李芳", "女", "440306198512124561", "13998765432"])
+    wb.close()
+    got = cells(Document(source=str(path), path=path))
+    assert all(seg.header == "" for seg in got.values())
+    assert got["名单!C2"].text == "440306198512124561"
+
+
+def test_xls_biff(tmp_path: Path) -> None:
+    xlwt = pytest.importorskip("xlwt", reason="xlwt (test-only) writes the XLS fixture")
+    book = xlwt.Workbook(encoding="utf-8")
+    sheet = book.add_sheet("花名册")
+    for col, title in enumerate(["姓名", "手机", "身份证号"]):
+        sheet.write(0, col, title)
+    sheet.write(1, 0, "王敏")
+    sheet.write(1, 1, float(MOBILE))
+    sheet.write(1, 2, float(ID_NUMBER))
+    sheet.write(2, 2, ID_TEXT)
+    path = tmp_path / "roster.xls"
+    book.save(str(path))
+    doc = Document(source=str(path), path=path, name="roster.et")  # WPS 表格 keeps the BIFF layout
+    kind, items = extract_any(doc, Limits())
+    assert kind == "xls"
+    got = {f"{s.location.sheet}!{s.location.cell}": s for s in items}
+    assert got["花名册!B2"].text == "13812345678"
+    assert got["花名册!C2"].text == "340823199001011***"
+    assert got["花名册!C2"].header == "身份证号"
+    assert got["花名册!C3"].text == ID_TEXT
+
+
+def test_ods(tmp_path: Path) -> None:
+    odf = pytest.importorskip("odf.opendocument", reason="odfpy (test-only) writes the ODS fixture")
+    from odf.table import Table, TableCell, TableRow
+    from odf.text import P
+
+    book = odf.OpenDocumentSpreadsheet()
+    table = Table(name="登记表")
+    for row in (["姓名", "身份证号", "手机"], ["赵静", ID_TEXT, MOBILE]):
+        tr = TableRow()
+        for value in row:
+            if isinstance(value, int):
+                cell = TableCell(valuetype="float", value=value)
+            else:
+                cell = TableCell(valuetype="string")
+            cell.addElement(P(text=str(value)))
+            tr.addElement(cell)
+        table.addElement(tr)
+    book.spreadsheet.addElement(table)
+    buf = io.BytesIO()
+    book.write(buf)
+    doc = Document(source="登记表.ods", data=buf.getvalue(), name="登记表.ods")
+    kind, items = extract_any(doc, Limits())
+    assert kind == "ods"
+    got = {s.location.cell: s for s in items}
+    assert got["B2"].text == ID_TEXT and got["B2"].header == "身份证号"
+    assert got["C2"].text == "13812345678" and got["C2"].header == "手机"
+
+
+def test_empty_workbook_yields_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "empty.xlsx"
+    wb = xlsxwriter.Workbook(str(path))
+    wb.add_worksheet()
+    wb.close()
+    assert cells(Document(source=str(path), path=path)) == {}
+
+
+def test_truncated_and_garbage_files_are_errors(roster: Path) -> None:
+    data = roster.read_bytes()
+    for bad in (data[: len(data) // 2], b"PK\x03\x04" + b"\x00" * 200):
+        with pytest.raises(ExtractError, match="损坏"):
+            list(extract(Document(source="bad.xlsx", data=bad, name="bad.xlsx"), Limits()))
+
+
+def test_sheet_xml_with_a_dtd_is_refused_or_unreadable(roster: Path) -> None:
+    # Replace the sheet with a billion-laughs payload; calamine must not expand it into memory.
+    src = zipfile.ZipFile(roster)
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as out:
+        for info in src.infolist():
+            data = src.read(info)
+            if info.filename == "xl/worksheets/sheet1.xml":
+                ents = "".join(f'<!ENTITY l{i} "{"&l%d;" % (i - 1) * 10}">' for i in range(1, 10))
+                data = (
+                    f'<?xml version="1.0"?><!DOCTYPE w [<!ENTITY l0 "lol">{ents}]>'
+                    '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+                    '<sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>&l9;</t></is></c></row></sheetData></worksheet>'
+                ).encode()
+            out.writestr(info, data)
+    doc = Document(source="laughs.xlsx", data=buf.getvalue())
+    try:
+        texts = [s.text for s in extract(doc, Limits())]
+    except ExtractError:
+        return
+    assert all(len(t) < 10_000 for t in texts)
+
+
+def test_zip_bomb_is_refused_before_reading(roster: Path) -> None:
+    src = zipfile.ZipFile(roster)
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as out:
+        for info in src.infolist():
+            out.writestr(info.filename, src.read(info), zipfile.ZIP_DEFLATED)
+        out.writestr("xl/media/padding.bin", b"\0" * (4 << 20), zipfile.ZIP_DEFLATED)
+    with pytest.raises(ExtractError, match="疑似压缩炸弹"):
+        list(extract(Document(source="bomb.xlsx", data=buf.getvalue()), Limits(max_ratio=100)))
+    with pytest.raises(ExtractError, match="疑似压缩炸弹"):
+        list(extract(Document(source="bomb.xlsx", data=buf.getvalue()), Limits(max_member_bytes=1 << 20)))
+
+
+def test_password_protected_xlsx(roster: Path, tmp_path: Path) -> None:
+    ooxml = pytest.importorskip("msoffcrypto.format.ooxml", reason="msoffcrypto-tool (test-only) encrypts the fixture")
+    out = io.BytesIO()
+    with roster.open("rb") as fh:
+        ooxml.OOXMLFile(fh).encrypt("secret", out)
+    doc = Document(source="加密.xlsx", data=out.getvalue(), name="加密.xlsx")
+    kind, items = extract_any(doc, Limits())
+    assert kind == "xlsx"
+    with pytest.raises(ExtractError, match="表格文件已加密，无法读取"):
+        list(items)
