@@ -175,9 +175,10 @@ def explain_miss(t: Item, found_by_fp: dict[tuple[str, str], list[Item]]) -> str
     return "  (报告为 reported as " + ", ".join(sorted({f"{f.entity}/{f.exposure}" for f in others})) + ")"
 
 
-def evaluate(truth: list[Item], found: list[Item], kinds: dict[str, str], out: Any = sys.stdout,
+def evaluate(truth: list[Item], found: list[Item], kinds: dict[str, str], out: Any = None,
              max_list: int = 200) -> tuple[Rates, dict[str, Rates]]:
     """Print the tables and the lists; return the overall and per-entity rates."""
+    out = out or sys.stdout
     hit_truth, missed, hit_found, spurious = match(truth, found)
     overall = Rates()
     by_entity: dict[str, Rates] = defaultdict(Rates)
