@@ -102,6 +102,10 @@ NOTICES: list[tuple[str, str, str]] = [
 ]
 
 XLSX_NAME = "202311/P020231120398765432101.xlsx"
+DOCX_NAME = "202311/P020231115601234567890.docx"
+PDF_NAME = "202312/P020231210701234567890.pdf"
+ZIP_NAME = "files/attachments_2023.zip"
+ZIP_MEMBER = "拟录用人员名单/体检合格人员.txt"
 
 
 def local_id(fake: FakeData, **kw: object) -> str:
@@ -122,6 +126,7 @@ def notice_cancel_qualification(fake: FakeData, t: Truth) -> str:
 <p style="text-indent:2em">其中，{first.name}（身份证号：{t.id(first.resident_id)}）如对注销决定有异议，可自公告之日起60日内
 向{COUNTY}人民政府申请行政复议。</p>
 <p style="text-indent:2em">联系人：运管股　联系电话：{OFFICE_PHONE}</p>
+<p>附件：<a href="./P020231115601234567890.docx">从业资格证注销人员名单.docx</a></p>
 <p align="right">{BUREAU}<br>2023年11月15日</p>"""
     return page(NOTICES[0][1], body)
 
@@ -211,6 +216,7 @@ def notice_penalty(fake: FakeData, t: Truth) -> str:
 逾期每日按罚款数额的3%加处罚款。</p>
 <p style="text-indent:2em">如不服本决定，可在收到本决定书之日起六十日内向{COUNTY}人民政府申请行政复议，或者在六个月内依法向
 {COUNTY}人民法院提起行政诉讼。</p>
+<p>附件：<a href="./P020231210701234567890.pdf">行政处罚决定书（盖章版）.pdf</a></p>
 <p align="right">{BUREAU}<br>2023年12月10日</p>"""
     return page(NOTICES[4][1], body)
 
@@ -363,6 +369,126 @@ def xlsx_bytes(fake: FakeData, t: Truth) -> bytes:
     return buf.getvalue()
 
 
+def pdf_bytes(fake: FakeData, t: Truth) -> bytes:
+    """行政处罚决定书 as a PDF (reportlab, CID font, reproducible with invariant=1): running text and a table."""
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+    from reportlab.pdfgen import canvas
+
+    pdfmetrics.registerFont(UnicodeCIDFont("STSong-Light"))
+    party = fake.person(area=LOCAL_AREA)
+    plate = fake.plate("ev_small", province="皖", authority="H")
+    buf = io.BytesIO()
+    c = canvas.Canvas(buf, invariant=1)
+    c.setTitle("行政处罚决定书")
+    c.setFont("STSong-Light", 16)
+    c.drawCentredString(297, 780, f"{BUREAU}行政处罚决定书")
+    c.setFont("STSong-Light", 11)
+    c.drawCentredString(297, 758, "青交罚〔2023〕第0124号")
+    lines = [
+        f"当事人：{party.name}　性别：{party.sex}",
+        f"身份证号：{t.id(party.resident_id)}　联系电话：{t.mobile(party.mobile, 'dash_344')}",
+        f"住址：{COUNTY}城关镇文昌路18号",
+        f"经查，当事人驾驶{t.plate(plate, 'middot', 'ev_small')}号小型新能源客车，未取得网络预约出租汽车运输证，",
+        "擅自从事网约车经营。依据《网络预约出租汽车经营服务管理暂行办法》第三十四条，决定处以罚款人民币",
+        "壹万元整（¥10,000.00）。",
+    ]
+    y = 730
+    for line in lines:
+        c.drawString(60, y, line)
+        y -= 20
+    header = ["序号", "姓名", "身份证号", "联系电话", "车牌号码"]
+    xs = [60, 100, 160, 320, 430, 530]
+    y -= 10
+    rows: list[list[str]] = [header]
+    for i in range(1, 4):
+        p = fake.person()
+        rows.append([str(i), p.name, t.id(p.resident_id), t.mobile(p.mobile),
+                     t.plate(fake.plate("normal", province="皖", authority="H"))])
+    for row in rows:
+        c.line(xs[0], y + 14, xs[-1], y + 14)
+        for x, cell in zip(xs, row, strict=False):
+            c.drawString(x + 4, y, cell)
+        y -= 20
+    c.line(xs[0], y + 14, xs[-1], y + 14)
+    for x in xs:
+        c.line(x, y + 14, x, y + 14 + 20 * len(rows))
+    c.drawString(60, y - 20, f"{BUREAU}（印章）　2023年12月10日　联系电话：{OFFICE_PHONE}")
+    c.showPage()
+    c.save()
+    return buf.getvalue()
+
+
+_W = 'xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"'
+
+
+def _zip(members: list[tuple[str, bytes]], gbk_names: bool = False) -> bytes:
+    """A zip with fixed timestamps; ``gbk_names`` writes member names in GBK without the UTF-8 flag,
+    as Windows archivers do."""
+    import zipfile
+
+    class GbkInfo(zipfile.ZipInfo):
+        def _encodeFilenameFlags(self) -> tuple[bytes, int]:  # noqa: N802 (zipfile's name)
+            return self.filename.encode("gbk"), self.flag_bits
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in members:
+            info = (GbkInfo if gbk_names else zipfile.ZipInfo)(name, date_time=(2023, 12, 1, 9, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0o644 << 16
+            zf.writestr(info, data)
+    return buf.getvalue()
+
+
+def docx_bytes(fake: FakeData, t: Truth) -> bytes:
+    """从业资格证注销人员名单 as a Word file: a table, and an ID split over runs as Word saves it."""
+    def para(*runs: str) -> str:
+        return "<w:p>" + "".join(f'<w:r><w:t xml:space="preserve">{r}</w:t></w:r>' for r in runs) + "</w:p>"
+
+    def cell(text: str) -> str:
+        return f'<w:tc><w:tcPr><w:tcW w:w="1800" w:type="dxa"/></w:tcPr>{para(text)}</w:tc>'
+
+    rows = ["<w:tr>" + "".join(cell(h) for h in ("序号", "姓名", "身份证号", "手机号码", "注销原因")) + "</w:tr>"]
+    for i in range(1, 5):
+        p = fake.person(area=LOCAL_AREA)
+        rows.append("<w:tr>" + "".join(cell(v) for v in (
+            str(i), p.name, t.id(p.resident_id, "fullwidth" if i == 3 else "plain"), t.mobile(p.mobile),
+            "本人申请注销")) + "</w:tr>")
+    split = fake.person(check_x=True)
+    rid = t.id(split.resident_id, "lower_x")
+    body = (para(f"{BUREAU}关于注销道路运输从业资格证的通知")
+            + f"<w:tbl><w:tblPr><w:tblW w:w=\"9000\" w:type=\"dxa\"/></w:tblPr>{''.join(rows)}</w:tbl>"
+            + "<w:p><w:r><w:t xml:space=\"preserve\">另：" + split.name + "，身份证号</w:t></w:r>"
+            + f"<w:r><w:t>{rid[:10]}</w:t></w:r><w:proofErr w:type=\"spellStart\"/>"
+            + f"<w:r><w:rPr><w:lang w:val=\"en-US\"/></w:rPr><w:t>{rid[10:]}</w:t></w:r>"
+            + "<w:proofErr w:type=\"spellEnd\"/><w:r><w:t>，已于2023年11月死亡。</w:t></w:r></w:p>"
+            + para(f"联系电话：{OFFICE_PHONE}"))
+    document = (f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<w:document {_W}><w:body>{body}'
+                "<w:sectPr/></w:body></w:document>")
+    content_types = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+                     '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+                     '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+                     '<Default Extension="xml" ContentType="application/xml"/>'
+                     '<Override PartName="/word/document.xml" ContentType="application/'
+                     'vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"/></Types>')
+    rels = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+            '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+            '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/'
+            'officeDocument" Target="word/document.xml"/></Relationships>')
+    return _zip([("[Content_Types].xml", content_types.encode()), ("_rels/.rels", rels.encode()),
+                 ("word/document.xml", document.encode())])
+
+
+def zip_bytes(fake: FakeData, t: Truth) -> bytes:
+    """An archive as a Windows archiver writes it: a GBK member name, a GBK text member."""
+    lines = ["序号 姓名 身份证号 联系电话"]
+    for i in range(1, 4):
+        p = fake.person()
+        lines.append(f"{i} {p.name} {t.id(p.resident_id)} {t.mobile(p.mobile, 'space_344')}")
+    return _zip([(ZIP_MEMBER, ("\r\n".join(lines) + "\r\n").encode("gbk"))], gbk_names=True)
+
+
 def export_txt(fake: FakeData, t: Truth) -> str:
     """A case-system export pasted into a text file: the awkward spellings."""
     p = [fake.person(check_x=True) if i in (1, 6) else fake.person() for i in range(10)]
@@ -462,6 +588,9 @@ Everything here is generated by `python tools/make_samples.py`. **All people and
 | `site/xxgk/202312/t20231212_1006.html` | GBK 编码页面：学员身份证号、手机号、教练车“学”字号牌 / GBK page |
 | `site/xxgk/202312/t20231218_1007.html` | 属性（title）与脚本 JSON 中的个人信息 / values in attributes and script JSON |
 | `site/xxgk/202312/t20231220_1008.html` | 纯干扰项：座机、热线、备案号、信用代码、银行卡号、文号、金额 / hard negatives only |
+| `site/xxgk/202311/P020231115601234567890.docx` | 附件：Word 表格中的身份证号，另有一个身份证号被拆在多个文字块（run）中 / docx with a table and an ID split over runs |
+| `site/xxgk/202312/P020231210701234567890.pdf` | 附件：行政处罚决定书 PDF，正文与表格 / PDF with running text and a table |
+| `files/attachments_2023.zip` | 压缩包，成员名为 GBK 编码（无 UTF-8 标志）的文本文件 / zip with a GBK-named member |
 | `files/export_cases.txt` | 文本导出：全角数字、小写x、×、分组空格、残疾人证号、15位旧身份证号、+86/0086 / awkward spellings |
 | `files/subsidy_gbk.csv` | GBK 编码 CSV，表头 姓名,身份证号,联系电话,车牌号码 / GBK CSV |
 | `files/owners_utf8bom.csv` | 带 BOM 的 UTF-8 CSV，含 `="…"`、制表符、单引号前缀 / UTF-8 BOM CSV |
@@ -494,6 +623,13 @@ def build() -> dict[str, bytes]:
     emit("files/export_cases.txt", export_txt)
     emit("files/subsidy_gbk.csv", subsidy_gbk_csv)
     emit("files/owners_utf8bom.csv", owners_bom_csv)
+    # Later additions draw from their own streams so earlier files keep their values.
+    for offset, (rel, maker) in enumerate([("site/xxgk/" + DOCX_NAME, docx_bytes), ("site/xxgk/" + PDF_NAME, pdf_bytes),
+                                           (ZIP_NAME, zip_bytes)], 1):
+        fake = FakeData(SEED + offset, "samples")
+        t = Truth("samples/" + rel + ("!/" + ZIP_MEMBER if maker is zip_bytes else ""))
+        files[rel] = maker(fake, t)
+        truths.append(t)
     newest_first = sorted(NOTICES, key=lambda n: n[2], reverse=True)
     files["site/xxgk/index.html"] = list_page(0, 2, newest_first[:5]).encode("utf-8")
     files["site/xxgk/index_1.html"] = list_page(1, 2, newest_first[5:]).encode("utf-8")
