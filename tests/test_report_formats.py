@@ -441,3 +441,11 @@ def test_html_renders_in_headless_chromium(report: dict[str, Any], tmp_path: Pat
     for finding in report["findings"]:
         assert finding["masked"] in text
     assert text.count("<tr>") >= len(report["findings"])
+
+
+def test_sarif_streaming_writer_matches_the_whole_log(report: dict[str, Any]) -> None:
+    from scanner.report.sarif import build
+
+    for options in (ReportOptions(), ReportOptions(show_values=True)):
+        whole = json.dumps(build(report, options), ensure_ascii=False, indent=2) + "\n"
+        assert render(report, "sarif", options).decode("utf-8") == whole

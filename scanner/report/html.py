@@ -7,7 +7,7 @@ become links; local paths are shown as text.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
@@ -116,6 +116,24 @@ def _link(value: str) -> dict[str, str | None]:
     return {"text": value, "href": link_target(value)}
 
 
+def _rows(items: list[dict[str, Any]], options: ReportOptions) -> Iterator[dict[str, Any]]:
+    """A document's findings as table rows, made while the template writes them (memory stays flat)."""
+    for f in items:
+        yield {
+            "severity": text(f.get("severity")),
+            "severity_label": severity_label(f.get("severity")),
+            "entity": entity_label(f.get("entity")),
+            "exposure": exposure_label(f.get("exposure")),
+            "masked": text(f.get("masked")),
+            "value": show_value(f, options),
+            "location": describe_location(f.get("location")),
+            "context": text(f.get("context")),
+            "remediation": text(f.get("remediation")),
+            "audit": audit_label(f.get("audit")),
+            "audit_code": text(f.get("audit")),
+        }
+
+
 def _context(report: dict[str, Any], options: ReportOptions) -> dict[str, Any]:
     index = DocIndex(report)
     findings = sorted_findings(report, index)
@@ -143,23 +161,7 @@ def _context(report: dict[str, Any], options: ReportOptions) -> dict[str, Any]:
                 "notes": document_notes(index, source),
                 "severity": top,
                 "severity_label": severity_label(top),
-                "rows": [
-                    {
-                        "severity": text(f.get("severity")),
-                        "severity_label": severity_label(f.get("severity")),
-                        "entity": entity_label(f.get("entity")),
-                        "exposure": exposure_label(f.get("exposure")),
-                        "masked": text(f.get("masked")),
-                        "value": show_value(f, options),
-                        "location": describe_location(f.get("location")),
-                        "context": text(f.get("context")),
-                        "remediation": text(f.get("remediation")),
-                        "audit": audit_label(f.get("audit")),
-                        "audit_code": text(f.get("audit")),
-                        "fingerprint": text(f.get("fingerprint"))[:12],
-                    }
-                    for f in items
-                ],
+                "rows": _rows(items, options),
             }
         )
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 from datetime import UTC, datetime
+from collections.abc import Iterator
 from typing import Any, BinaryIO
 from urllib.parse import quote
 
@@ -38,6 +39,7 @@ BASELINE: dict[str, str] = {"new": "new", "persisting": "unchanged"}
 _LOCATION_DETAIL_KEYS = ("page", "sheet", "cell", "table", "row", "column", "part")
 # Characters a URI may carry as they are; the rest (spaces, CJK, backslashes) are percent-encoded.
 _URI_SAFE = "/:!@$&'()*+,;=-._~%?#[]"
+_RESULTS_MARK = "\u0000leakscan-results\u0000"
 _WINDOWS_DRIVE = re.compile(r"^[A-Za-z]:[\\/]")
 
 
@@ -112,15 +114,15 @@ def _message(finding: dict[str, Any]) -> str:
     return f"发现{exposure}的{label}：{text(finding.get('masked'))}（位置：{where}）"
 
 
-def build(report: dict[str, Any], options: ReportOptions) -> dict[str, Any]:
-    """The SARIF log for ``report`` as a dict."""
-    index = DocIndex(report)
-    findings = sorted_findings(report, index)
-    fixed = fixed_of(report)
+def _rule_id(item: dict[str, Any]) -> str:
+    return text(item.get("rule")) or text(item.get("entity")) or "unknown"
 
+
+def _rules(findings: list[dict[str, Any]], fixed: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """One rule per rule id that occurs, with the highest severity seen as its default level."""
     rules: dict[str, dict[str, Any]] = {}
     for finding in findings:
-        rule_id = text(finding.get("rule")) or text(finding.get("entity")) or "unknown"
+        rule_id = _rule_id(finding)
         known = rules.get(rule_id)
         severity = text(finding.get("severity"))
         if known is None:
@@ -129,14 +131,20 @@ def build(report: dict[str, Any], options: ReportOptions) -> dict[str, Any]:
             known["defaultConfiguration"] = {"level": LEVELS.get(severity, "warning")}
             known["properties"]["severity"] = severity
     for item in fixed:
-        rule_id = text(item.get("rule")) or text(item.get("entity")) or "unknown"
+        rule_id = _rule_id(item)
         if rule_id not in rules:
             rules[rule_id] = _rule(rule_id, text(item.get("entity")), "", "")
-    rule_index = {rule_id: i for i, rule_id in enumerate(rules)}
+    return rules
 
-    results: list[dict[str, Any]] = []
+
+def _results(
+    findings: list[dict[str, Any]], fixed: list[dict[str, Any]], rules: dict[str, dict[str, Any]],
+    options: ReportOptions,
+) -> Iterator[dict[str, Any]]:
+    """The results one at a time, so a large report is never held twice in memory."""
+    rule_index = {rule_id: i for i, rule_id in enumerate(rules)}
     for finding in findings:
-        rule_id = text(finding.get("rule")) or text(finding.get("entity")) or "unknown"
+        rule_id = _rule_id(finding)
         source = text(finding.get("source"))
         result: dict[str, Any] = {
             "ruleId": rule_id,
@@ -155,18 +163,21 @@ def build(report: dict[str, Any], options: ReportOptions) -> dict[str, Any]:
         if isinstance(confidence, int | float) and not isinstance(confidence, bool) and 0 <= confidence <= 1:
             result["rank"] = round(float(confidence) * 100, 1)
         properties: dict[str, Any] = {"entity": text(finding.get("entity")), "masked": text(finding.get("masked"))}
-        for key in ("exposure", "severity", "confidence", "audit", "context", "remediation"):
+        for key in ("exposure", "severity", "confidence", "audit", "context"):
             if finding.get(key) is not None:
                 properties[key] = finding[key]
+        remediation = text(finding.get("remediation"))
+        if remediation and remediation != rules[rule_id].get("help", {}).get("text"):
+            properties["remediation"] = remediation
         if finding.get("parent"):
             properties["parent"] = text(finding["parent"])
         value = show_value(finding, options)
         if value is not None:
             properties["value"] = value
         result["properties"] = properties
-        results.append(result)
+        yield result
     for item in fixed:
-        rule_id = text(item.get("rule")) or text(item.get("entity")) or "unknown"
+        rule_id = _rule_id(item)
         source = text(item.get("source"))
         result = {
             "ruleId": rule_id,
@@ -181,8 +192,11 @@ def build(report: dict[str, Any], options: ReportOptions) -> dict[str, Any]:
         }
         if item.get("fingerprint"):
             result["partialFingerprints"] = {FINGERPRINT_KEY: text(item["fingerprint"])}
-        results.append(result)
+        yield result
 
+
+def _skeleton(report: dict[str, Any], rules: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """The SARIF log without its results (``runs[0].results`` is filled in by the caller)."""
     notifications: list[dict[str, Any]] = []
     for doc in documents_of(report):
         status = text(doc.get("status"))
@@ -232,7 +246,7 @@ def build(report: dict[str, Any], options: ReportOptions) -> dict[str, Any]:
         "invocations": [invocation],
         "language": "zh-CN",
         "columnKind": "unicodeCodePoints",
-        "results": results,
+        "results": [],
         "properties": run_properties,
     }
     if run_info.get("id"):
@@ -240,8 +254,36 @@ def build(report: dict[str, Any], options: ReportOptions) -> dict[str, Any]:
     return {"$schema": SCHEMA_URI, "version": "2.1.0", "runs": [run]}
 
 
+def build(report: dict[str, Any], options: ReportOptions) -> dict[str, Any]:
+    """The whole SARIF log for ``report`` as a dict (convenient for small reports and tests)."""
+    findings, fixed = sorted_findings(report), fixed_of(report)
+    rules = _rules(findings, fixed)
+    log = _skeleton(report, rules)
+    log["runs"][0]["results"] = list(_results(findings, fixed, rules, options))
+    return log
+
+
 def write(report: dict[str, Any], out: BinaryIO, *, options: ReportOptions) -> None:
-    """Write ``report`` as a SARIF 2.1.0 log to ``out``."""
-    log = build(report, options)
-    out.write(json.dumps(log, ensure_ascii=False, indent=2).encode("utf-8"))
+    """Write ``report`` as a SARIF 2.1.0 log to ``out``, one result at a time.
+
+    The output is byte-for-byte what ``json.dumps(build(...), indent=2)`` gives.
+    """
+    findings, fixed = sorted_findings(report), fixed_of(report)
+    rules = _rules(findings, fixed)
+    log = _skeleton(report, rules)
+    log["runs"][0]["results"] = _RESULTS_MARK
+    head, mark, tail = json.dumps(log, ensure_ascii=False, indent=2).partition('"results": ' + json.dumps(_RESULTS_MARK))
+    head += mark.partition(" ")[0] + " "
+    # The line holding the mark starts with the key's indentation; items go one level deeper.
+    key_line = head[head.rfind("\n") + 1 :]
+    depth = len(key_line) - len(key_line.lstrip(" "))
+    item_pad = " " * (depth + 2)
+    out.write(head.encode("utf-8"))
+    first = True
+    for result in _results(findings, fixed, rules, options):
+        chunk = json.dumps(result, ensure_ascii=False, indent=2).replace("\n", "\n" + item_pad)
+        out.write((("[\n" if first else ",\n") + item_pad + chunk).encode("utf-8"))
+        first = False
+    out.write(("[]" if first else "\n" + " " * depth + "]").encode("utf-8"))
+    out.write(tail.encode("utf-8"))
     out.write(b"\n")

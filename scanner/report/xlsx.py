@@ -239,9 +239,8 @@ def _details(
     widths = DETAIL_WIDTHS[: len(headers)]
     sheet = _Sheet(book, "明细", list(zip(headers, widths, strict=True)))
     for number, finding in enumerate(findings, 1):
+        # Plain text, not hyperlinks: XlsxWriter keeps every link of a sheet in memory until the end.
         cells = finding_cells(number, finding, options, with_value=with_value)
-        cells[5] = _url_cell(cells[5])
-        cells[6] = _url_cell(cells[6])
         sheet.put(cells, severities={1: text(finding.get("severity"))})
     sheet.close()
 
