@@ -234,7 +234,9 @@ def test_sarif_uris_for_local_paths() -> None:
 
 def test_html_content(report: dict[str, Any]) -> None:
     page = render(report, "html").decode("utf-8")
-    for heading in ("个人信息泄露检查报告", "一、概况", "按信息类型", "按栏目", "二、问题清单", "三、已整改", "四、未能检查的文档"):
+    headings = ("个人信息泄露检查报告", "一、概况", "按信息类型", "按栏目", "二、问题清单", "三、已整改",
+                "四、未能检查的文档")
+    for heading in headings:
         assert heading in page
     for finding in report["findings"]:
         assert finding["masked"] in page

@@ -175,6 +175,12 @@ def format_duration(start: Any, end: Any) -> str:
     return f"{minutes}分{secs}秒" if minutes else f"{secs}秒"
 
 
+def mapping(report: dict[str, Any], key: str) -> dict[str, Any]:
+    """An optional object field of the report (``tool``, ``run``), empty when absent or not an object."""
+    value = report.get(key)
+    return value if isinstance(value, dict) else {}
+
+
 def findings_of(report: dict[str, Any]) -> list[dict[str, Any]]:
     """The report's findings that are objects (tolerates a missing list)."""
     return [f for f in report.get("findings") or [] if isinstance(f, dict)]
@@ -213,8 +219,7 @@ class DocIndex:
             if source and source not in self.docs:
                 self.order[source] = len(self.order)
                 self.docs[source] = doc
-        run = report.get("run")
-        self.site = text(run.get("site")) if isinstance(run, dict) else ""
+        self.site = text(mapping(report, "run").get("site"))
         # A finding knows its parent even when its document is missing from documents[].
         self._parents: dict[str, str] = {}
         for finding in findings_of(report):

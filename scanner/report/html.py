@@ -5,6 +5,7 @@ report is escaped by Jinja2's autoescaping (scanned pages are untrusted), and on
 become links; local paths are shown as text.
 """
 
+# ruff: noqa: E501 -- the inline template below keeps HTML lines whole (it must ship inside the module).
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
@@ -32,6 +33,7 @@ from scanner.report._common import (
     key_note,
     kind_label,
     link_target,
+    mapping,
     scope,
     severity_label,
     severity_rank,
@@ -169,8 +171,8 @@ def _context(report: dict[str, Any], options: ReportOptions) -> dict[str, Any]:
     severity_counts = {s: sum(1 for f in findings if f.get("severity") == s) for s in SEVERITIES}
     audits = {a: sum(1 for f in findings if f.get("audit") == a) for a in ("new", "persisting")}
     has_audit = "fixed" in report or any(audits.values())
-    tool = report.get("tool") if isinstance(report.get("tool"), dict) else {}
-    run = report.get("run") if isinstance(report.get("run"), dict) else {}
+    tool = mapping(report, "tool")
+    run = mapping(report, "run")
     problems = [
         {
             "source": _link(text(d.get("source"))),

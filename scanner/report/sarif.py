@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import UTC, datetime
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any, BinaryIO
 from urllib.parse import quote
 
 from scanner.report import ReportOptions
 from scanner.report._common import (
-    DocIndex,
     describe_location,
     documents_of,
     entity_label,
@@ -26,6 +25,7 @@ from scanner.report._common import (
     is_http_url,
     key_note,
     location_line,
+    mapping,
     severity_rank,
     show_value,
     sorted_findings,
@@ -213,7 +213,7 @@ def _skeleton(report: dict[str, Any], rules: dict[str, dict[str, Any]]) -> dict[
             }
         )
 
-    tool = report.get("tool") if isinstance(report.get("tool"), dict) else {}
+    tool = mapping(report, "tool")
     driver: dict[str, Any] = {
         "name": text(tool.get("name")) or "leakscan",
         "rules": list(rules.values()),
@@ -237,7 +237,7 @@ def _skeleton(report: dict[str, Any], rules: dict[str, dict[str, Any]]) -> dict[
             run_properties[key] = report[key]
     if key_note(report):
         run_properties["key_note"] = key_note(report)
-    run_info = report.get("run") if isinstance(report.get("run"), dict) else {}
+    run_info = mapping(report, "run")
     if run_info:
         run_properties["run"] = run_info
 
@@ -272,7 +272,8 @@ def write(report: dict[str, Any], out: BinaryIO, *, options: ReportOptions) -> N
     rules = _rules(findings, fixed)
     log = _skeleton(report, rules)
     log["runs"][0]["results"] = _RESULTS_MARK
-    head, mark, tail = json.dumps(log, ensure_ascii=False, indent=2).partition('"results": ' + json.dumps(_RESULTS_MARK))
+    whole = json.dumps(log, ensure_ascii=False, indent=2)
+    head, mark, tail = whole.partition('"results": ' + json.dumps(_RESULTS_MARK))
     head += mark.partition(" ")[0] + " "
     # The line holding the mark starts with the key's indentation; items go one level deeper.
     key_line = head[head.rfind("\n") + 1 :]

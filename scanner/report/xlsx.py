@@ -12,6 +12,7 @@ available, hence the fixed column widths below.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, BinaryIO
@@ -40,6 +41,7 @@ from scanner.report._common import (
     is_http_url,
     key_note,
     kind_label,
+    mapping,
     redaction_label,
     remediation_status,
     scope,
@@ -153,11 +155,9 @@ class _Book:
             },
         )
         props: dict[str, Any] = {"title": "个人信息泄露整改清单", "author": "leakscan", "comments": "leakscan 生成"}
-        try:
-            # A fixed creation date keeps the workbook reproducible for a given report.
+        # A fixed creation date keeps the workbook reproducible for a given report.
+        with contextlib.suppress(ValueError):
             props["created"] = datetime.fromisoformat(text(report.get("started_at")))
-        except ValueError:
-            pass
         self.wb.set_properties(props)
         base = {"font_name": "等线", "font_size": 10, "valign": "top", "text_wrap": True}
         self.header = self.wb.add_format(
@@ -293,8 +293,8 @@ def _about(book: _Book, report: dict[str, Any], index: DocIndex, findings: list[
     ws = book.wb.add_worksheet("检查说明")
     ws.set_column(0, 0, 16)
     ws.set_column(1, 1, 80)
-    tool = report.get("tool") if isinstance(report.get("tool"), dict) else {}
-    run = report.get("run") if isinstance(report.get("run"), dict) else {}
+    tool = mapping(report, "tool")
+    run = mapping(report, "run")
     docs = documents_of(report)
     rows: list[tuple[str, str]] = [
         ("检查工具", f"{text(tool.get('name')) or 'leakscan'} {text(tool.get('version'))}".strip()),
