@@ -23,7 +23,10 @@ demo: $(STAMP)
 	-$(VENV)/bin/leakscan scan samples/ --format table --key demo-key
 	@echo "JSON report: out/samples-report.json"
 
-test: $(STAMP)
+sysdeps:
+	@bash .ci/sysdeps.sh
+
+test: $(STAMP) sysdeps
 	$(PY) -m pytest -q
 
 rules-test: $(STAMP)
