@@ -1,0 +1,329 @@
+"""PDF → text Segments, page by page, with table cells rebuilt from character positions.
+
+pypdfium2 (Apache-2.0/BSD) gives each character's box; :mod:`scanner.extract._layout` turns the
+boxes and the page's ruling lines into table cells and paragraphs, so a number wrapped inside a
+narrow table cell comes out whole. One page is held at a time and every pdfium object is closed
+before the next page is read.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import io
+import re
+import struct
+from collections.abc import Callable, Iterator
+
+import pypdfium2 as pdfium
+import pypdfium2.raw as pdfium_c
+
+from scanner.config import Limits
+from scanner.errors import ExtractError, Skip
+from scanner.extract._layout import Glyph, LayoutState, Rules, layout
+from scanner.model import Document, Location, Segment
+
+OCR_REASON = "图片型PDF，需要文字识别（OCR）才能检查"
+# Only this many path segments per page are examined for ruling lines (maps, charts: give up).
+_MAX_PATH_SEGMENTS = 20_000
+# A path thinner than this (points) and longer than _RULE_MIN_LEN is a ruling line.
+_RULE_MAX_THICK = 4.0
+_RULE_MIN_LEN = 6.0
+# A page without text but with this many vector paths is probably outlined text.
+_OUTLINE_PATHS = 50
+_SPACES = frozenset(" \u00a0\u3000\t")
+# A run of characters between pdfium's spaces and line breaks.
+_RUN = re.compile(r"[^\s\x00-\x1f\ufffe\uffff]+")
+
+Box = tuple[float, float, float, float]  # left, bottom, right, top in PDF user space
+ToLayout = Callable[[float, float, float, float], tuple[float, float, float, float]]
+
+
+def extract(doc: Document, limits: Limits) -> Iterator[Segment]:
+    """Yield the text of ``doc`` (a PDF) as table-cell and paragraph Segments, page by page.
+
+    Pages without a text layer are listed in ``doc.meta["ocr_pages"]``; a document where no page
+    has text raises :class:`Skip`.
+    """
+    pdf = _open(doc)
+    try:
+        truncated = not _has_eof_marker(doc)
+        state = LayoutState()
+        ocr_pages: list[int] = []
+        text_pages = 0
+        chars = 0
+        count = len(pdf)
+        for index in range(count):
+            glyphs, rules, image_only = _read_page(pdf, index)
+            if not glyphs:
+                if image_only:
+                    ocr_pages.append(index + 1)
+                    doc.meta["ocr_pages"] = ocr_pages
+                continue
+            text_pages += 1
+            for item in layout(glyphs, rules, state):
+                chars += len(item.text)
+                if chars > limits.max_text_chars:
+                    raise ExtractError(f"PDF文字超过单个文件上限（{limits.max_text_chars}字），已检查前{index}页")
+                yield Segment(
+                    item.text,
+                    Location(page=index + 1, line=item.line, table=item.table, row=item.row, column=item.column),
+                    header=item.header,
+                )
+        if count and not text_pages:
+            raise Skip(OCR_REASON)
+        if truncated:
+            raise ExtractError(f"PDF文件不完整（可能下载中断），已检查能读出的{count}页")
+    finally:
+        pdf.close()
+
+
+def _open(doc: Document) -> pdfium.PdfDocument:
+    try:
+        return pdfium.PdfDocument(doc.path if doc.path is not None else (doc.data or b""))
+    except pdfium.PdfiumError as exc:
+        code = getattr(exc, "err_code", None)
+        if code == pdfium_c.FPDF_ERR_PASSWORD:
+            raise ExtractError("PDF文件已加密，无法读取") from None
+        if code == pdfium_c.FPDF_ERR_SECURITY:
+            raise ExtractError("PDF文件使用了不支持的加密方式，无法读取") from None
+        if code == pdfium_c.FPDF_ERR_FILE:
+            raise ExtractError("PDF文件无法打开") from None
+        raise ExtractError("PDF文件已损坏或不是有效的PDF") from None
+
+
+def _has_eof_marker(doc: Document) -> bool:
+    """A complete PDF ends with ``%%EOF`` (some producers append a little junk after it)."""
+    with doc.open() as fh:
+        fh.seek(0, io.SEEK_END)
+        size = fh.tell()
+        fh.seek(max(0, size - 4096))
+        return b"%%EOF" in fh.read()
+
+
+def _read_page(pdf: pdfium.PdfDocument, index: int) -> tuple[list[Glyph], Rules | None, bool]:
+    """Glyphs and ruling lines of one page, and whether a page without text shows an image."""
+    try:
+        page = pdf[index]
+    except pdfium.PdfiumError:
+        raise ExtractError(f"PDF第{index + 1}页无法读取，文件可能已损坏") from None
+    try:
+        to_layout = _orientation(page.get_rotation())
+        textpage = page.get_textpage()
+        try:
+            glyphs = _glyphs(textpage, to_layout)
+        finally:
+            textpage.close()
+        if not glyphs:
+            return [], None, _looks_scanned(page)
+        return glyphs, _rules(page, to_layout), False
+    finally:
+        page.close()
+
+
+def _orientation(rotation: int) -> ToLayout:
+    """Map a user-space box to (x0, x1, top, bottom) as the page is displayed (y downwards)."""
+    if rotation == 90:
+        return lambda left, bottom, right, top: (bottom, top, left, right)
+    if rotation == 180:
+        return lambda left, bottom, right, top: (-right, -left, bottom, top)
+    if rotation == 270:
+        return lambda left, bottom, right, top: (-top, -bottom, -right, -left)
+    return _UPRIGHT
+
+
+def _UPRIGHT(left: float, bottom: float, right: float, top: float) -> tuple[float, float, float, float]:  # noqa: N802
+    return left, right, -top, -bottom
+
+
+def _glyphs(textpage: pdfium.PdfTextPage, to_layout: ToLayout) -> list[Glyph]:
+    """The page's words as glyphs: runs of characters between pdfium's spaces and line breaks.
+
+    pdfium puts a (generated) space or line break wherever characters are not adjacent, so a run
+    sits on one line without gaps and two character boxes (first, last) place it. That is 5–10×
+    fewer calls than one box per character; a run whose ends do not look adjacent (wider than
+    its characters could be, or on two lines) is placed character by character instead.
+    """
+    raw = textpage.raw
+    count = pdfium_c.FPDFText_CountChars(raw)
+    if count <= 0:
+        return []
+    text = textpage.get_text_range()
+    if len(text) != count:  # pdfium inserted or dropped characters: read them one by one
+        text = "".join(chr(pdfium_c.FPDFText_GetUnicode(raw, i) or 32) for i in range(count))
+    handle = _address(raw)
+    box = _BoxReader()
+    glyphs: list[Glyph] = []
+    append = glyphs.append
+    upright = to_layout is _UPRIGHT
+    for match in _RUN.finditer(text):
+        start, end = match.span()
+        space = start > 0 and text[start - 1] in _SPACES
+        first = box(handle, start)
+        if first is None:
+            continue
+        left, top, right, bottom = first
+        if end - start > 1:
+            last = box(handle, end - 1)
+            if last is None:
+                continue
+            h = max(top - bottom, last[1] - last[3])
+            width = last[2] - left
+            if width > (end - start) * 1.25 * h + 1 or width < 0 or last[3] >= top or last[1] <= bottom:
+                _each_char(box, handle, text, start, end, space, to_layout, append)
+                continue
+            right = last[2]
+            if last[3] < bottom:
+                bottom = last[3]
+            if last[1] > top:
+                top = last[1]
+        if top <= bottom:
+            continue
+        if upright:  # the common case, inlined
+            append((left, right, -top, -bottom, match.group(), space))  # type: ignore[arg-type]
+        else:
+            append((*to_layout(left, bottom, right, top), match.group(), space))  # type: ignore[arg-type]
+    return glyphs
+
+
+def _each_char(
+    box: _BoxReader, handle: int, text: str, start: int, end: int, space: bool, to_layout: ToLayout, append: Callable
+) -> None:
+    for i in range(start, end):
+        found = box(handle, i)
+        if found is not None and found[1] > found[3]:
+            left, top, right, bottom = found
+            append((*to_layout(left, bottom, right, top), text[i], space))
+            space = False
+
+
+def _address(handle: object) -> int:
+    return ctypes.cast(handle, ctypes.c_void_p).value or 0
+
+
+def _untyped(fn: object, restype: object, *argtypes: object) -> Callable:
+    """The same pdfium function behind a prototype taking plain addresses.
+
+    pypdfium2's bindings check pointer types on every call (about 1.8 µs); with ``c_void_p``
+    arguments a call costs 0.6 µs, which matters in loops over every word of every page.
+    """
+    return ctypes.CFUNCTYPE(restype, *argtypes)(_address(fn))  # type: ignore[arg-type]
+
+
+_LOOSE_CHAR_BOX = _untyped(pdfium_c.FPDFText_GetLooseCharBox, ctypes.c_int, ctypes.c_void_p, ctypes.c_int, ctypes.c_void_p)
+_GET_OBJECT = _untyped(pdfium_c.FPDFPage_GetObject, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int)
+_OBJECT_TYPE = _untyped(pdfium_c.FPDFPageObj_GetType, ctypes.c_int, ctypes.c_void_p)
+_OBJECT_BOUNDS = _untyped(
+    pdfium_c.FPDFPageObj_GetBounds,
+    ctypes.c_int,
+    ctypes.c_void_p,
+    ctypes.c_void_p,
+    ctypes.c_void_p,
+    ctypes.c_void_p,
+    ctypes.c_void_p,
+)
+_RECT = struct.Struct("4f")  # FS_RECTF: left, top, right, bottom
+
+
+class _BoxReader:
+    """Call: the loose box of character ``index`` as ``(left, top, right, bottom)``, or None."""
+
+    __slots__ = ("_address", "_rect", "_unpack")
+
+    def __init__(self) -> None:
+        self._rect = pdfium_c.FS_RECTF()
+        self._address = ctypes.addressof(self._rect)
+        self._unpack = _RECT.unpack_from
+
+    def __call__(self, handle: int, index: int) -> tuple[float, float, float, float] | None:
+        if not _LOOSE_CHAR_BOX(handle, index, self._address):
+            return None
+        return self._unpack(self._rect)  # type: ignore[return-value]
+
+
+def _looks_scanned(page: pdfium.PdfPage) -> bool:
+    """Does a page without text show something (a scanned image, outlined text)?"""
+    raw = page.raw
+    paths = 0
+    for i in range(pdfium_c.FPDFPage_CountObjects(raw)):
+        kind = pdfium_c.FPDFPageObj_GetType(pdfium_c.FPDFPage_GetObject(raw, i))
+        if kind in (pdfium_c.FPDF_PAGEOBJ_IMAGE, pdfium_c.FPDF_PAGEOBJ_FORM, pdfium_c.FPDF_PAGEOBJ_SHADING):
+            return True
+        if kind == pdfium_c.FPDF_PAGEOBJ_PATH:
+            paths += 1
+            if paths >= _OUTLINE_PATHS:
+                return True
+    return False
+
+
+def _rules(page: pdfium.PdfPage, to_layout: ToLayout) -> Rules | None:
+    """Horizontal and vertical ruling lines drawn as path objects (table borders)."""
+    raw = page.raw
+    handle = _address(raw)
+    boxes: list[Box] = []
+    floats = (ctypes.c_float * 4)()
+    base, size = ctypes.addressof(floats), ctypes.sizeof(ctypes.c_float)
+    addrs = (base, base + size, base + 2 * size, base + 3 * size)  # left, bottom, right, top
+    unpack = struct.Struct("4f").unpack_from
+    path_type = pdfium_c.FPDF_PAGEOBJ_PATH
+    budget = _MAX_PATH_SEGMENTS
+    for i in range(pdfium_c.FPDFPage_CountObjects(raw)):
+        obj = _GET_OBJECT(handle, i)
+        if not obj or _OBJECT_TYPE(obj) != path_type or not _OBJECT_BOUNDS(obj, *addrs):
+            continue
+        left, bottom, right, top = unpack(floats)
+        width, height = right - left, top - bottom
+        if min(width, height) <= _RULE_MAX_THICK:
+            if max(width, height) >= _RULE_MIN_LEN:
+                boxes.append((left, bottom, right, top))
+            continue
+        path = pdfium_c.FPDFPage_GetObject(raw, i)
+        budget -= pdfium_c.FPDFPath_CountSegments(path)
+        if budget < 0:
+            break
+        boxes.extend(_path_edges(path))
+    if not boxes:
+        return None
+    horizontal: list[tuple[float, float, float]] = []
+    vertical: list[tuple[float, float, float]] = []
+    for box in boxes:
+        x0, x1, y0, y1 = to_layout(*box)
+        if x1 - x0 >= y1 - y0:
+            horizontal.append(((y0 + y1) / 2, x0, x1))
+        else:
+            vertical.append(((x0 + x1) / 2, y0, y1))
+    return Rules(horizontal, vertical)
+
+
+def _path_edges(obj: ctypes.c_void_p) -> list[Box]:
+    """Axis-aligned straight edges of a path (rectangles, grid lines) in user space."""
+    matrix = pdfium_c.FS_MATRIX()
+    if not pdfium_c.FPDFPageObj_GetMatrix(obj, ctypes.byref(matrix)):
+        return []
+    a, b, c, d, e, f = matrix.a, matrix.b, matrix.c, matrix.d, matrix.e, matrix.f
+    x, y = ctypes.c_float(), ctypes.c_float()
+    xr, yr = ctypes.byref(x), ctypes.byref(y)
+    edges: list[Box] = []
+    start: tuple[float, float] | None = None
+    prev: tuple[float, float] | None = None
+    for i in range(pdfium_c.FPDFPath_CountSegments(obj)):
+        seg = pdfium_c.FPDFPath_GetPathSegment(obj, i)
+        if not pdfium_c.FPDFPathSegment_GetPoint(seg, xr, yr):
+            continue
+        point = (a * x.value + c * y.value + e, b * x.value + d * y.value + f)
+        kind = pdfium_c.FPDFPathSegment_GetType(seg)
+        if kind == pdfium_c.FPDF_SEGMENT_MOVETO:
+            start = prev = point
+            continue
+        if kind == pdfium_c.FPDF_SEGMENT_LINETO and prev is not None:
+            _add_edge(edges, prev, point)
+        prev = point
+        if pdfium_c.FPDFPathSegment_GetClose(seg) and start is not None:
+            _add_edge(edges, point, start)
+            prev = start
+    return edges
+
+
+def _add_edge(edges: list[Box], p: tuple[float, float], q: tuple[float, float]) -> None:
+    dx, dy = abs(p[0] - q[0]), abs(p[1] - q[1])
+    if (dy < 1.0 and dx >= _RULE_MIN_LEN) or (dx < 1.0 and dy >= _RULE_MIN_LEN):
+        edges.append((min(p[0], q[0]), min(p[1], q[1]), max(p[0], q[0]), max(p[1], q[1])))
