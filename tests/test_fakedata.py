@@ -26,7 +26,6 @@ sys.path.insert(0, str(TOOLS))
 import eval as evaluate  # noqa: E402  (tools/eval.py)
 import fakedata  # noqa: E402
 import make_corpus  # noqa: E402
-import make_samples  # noqa: E402
 
 SAMPLES = ROOT / "samples"
 
@@ -282,8 +281,8 @@ def test_eval_matches_multisets_and_masks_output(tmp_path: Path, capsys: pytest.
     ]
     fp = evaluate.fingerprint
     findings = [
-        {"source": "./d/a.html", "entity": "CN_ID_CARD", "exposure": "unmasked", "fingerprint": fp(key, "11010519491231002X"),
-         "masked": "110105********002X"},
+        {"source": "./d/a.html", "entity": "CN_ID_CARD", "exposure": "unmasked",
+         "fingerprint": fp(key, "11010519491231002X"), "masked": "110105********002X"},
         {"source": "d/a.html", "entity": "CN_MOBILE", "exposure": "partial", "fingerprint": fp(key, "13812345678"),
          "masked": "138****5678"},
         {"source": "d/a.html", "entity": "BANK_CARD", "exposure": "unmasked", "fingerprint": "x", "masked": "6222***"},

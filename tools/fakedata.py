@@ -230,7 +230,7 @@ class FakeData:
             org_body = "MA" + "".join(self.rng.choice(alphabet) for _ in range(6))
         else:
             org_body = "".join(self.rng.choice("0123456789") for _ in range(8))
-        code_body = auth_type + area + org_body + _org_check(org_body)
+        code_body = auth_type + area + org_body + org_check_char(org_body)
         code = code_body + _uscc.calc_check_digit(code_body)
         assert _uscc.is_valid(code)
         return code
@@ -245,7 +245,7 @@ class FakeData:
         return f"{cents // 100:,}.{cents % 100:02d}"
 
 
-def _org_check(body: str) -> str:
+def org_check_char(body: str) -> str:
     """GB 11714 organization-code check character for an 8-character body."""
     weights = (3, 7, 9, 10, 5, 8, 4, 2)
     total = sum(int(c, 36) * w for c, w in zip(body, weights, strict=True))

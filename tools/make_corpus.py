@@ -26,6 +26,9 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from stdnum import luhn
+from stdnum.cn import uscc
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from fakedata import (  # noqa: E402
@@ -35,6 +38,7 @@ from fakedata import (  # noqa: E402
     Truth,
     dump_truth,
     is_valid_resident_id,
+    org_check_char,
     reference_hits,
 )
 
@@ -184,7 +188,7 @@ def negative_snippets(fake: FakeData, region: Region, dept: str) -> list[str]:
         f"联系电话：{landline}",
         f"咨询电话：（{r.phone_area}）{fake.landline(r.phone_area, sep='').removeprefix(r.phone_area)}",
         f"传真：{fake.landline(r.phone_area, sep='')}",
-        f"政务服务便民热线：12345；交通运输服务监督电话：12328；消费者投诉举报专线：12315",
+        "政务服务便民热线：12345；交通运输服务监督电话：12328；消费者投诉举报专线：12315",
         f"客服电话：400-{rng.randint(100, 999)}-{rng.randint(1000, 9999)}，95588",
         f"{r.icp}ICP备{fake.digits(8)}号-{rng.randint(1, 9)}",
         f"{r.icp}公网安备 {r.area}0{fake.digits(7, '0123456789')}号",
@@ -208,7 +212,7 @@ def negative_snippets(fake: FakeData, region: Region, dept: str) -> list[str]:
         f"涉及金额{fake.amount(100_000, 90_000_000)}元",
         f"补助资金合计人民币{fake.amount(10_000, 5_000_000)}元（大写：壹拾叁万捌仟元整）",
         f"{r.county}某景区获评国家AAAA级旅游景区，学习云南省A级景区建设经验，融入粤港澳大湾区发展",
-        f"京A、沪A号段车辆限行政策参照执行；本单位获评A级纳税人",
+        "京A、沪A号段车辆限行政策参照执行；本单位获评A级纳税人",
         f"G{rng.randint(100, 360)}国道K{rng.randint(10, 999)}+{rng.randint(100, 900)}处，S{rng.randint(200, 399)}省道",
         f"档案编号：{_bad_check(fake, r.area)}",
         f"邮政编码：{r.area[:2]}{fake.digits(4, '0123456789')}",
@@ -219,6 +223,16 @@ def negative_snippets(fake: FakeData, region: Region, dept: str) -> list[str]:
         f"身份证号：{(rid := fake.resident_id(area=r.area))[:6]}********{rid[-4:]}（已脱敏）",
     ]
     clean = [s for s in snippets if not reference_hits(s)]
+    # Labelled look-alikes a context-blind detector would report: an IMEI is 15 digits and often
+    # carries a date-like run where an old ID has its birth date; an all-digit credit code is 18 digits.
+    tac = rng.choice(("35", "86")) + fake.digits(6, "0123456789")
+    imei = tac + fake.digits(6, "0123456789")
+    clean.append(f"执法记录仪设备IMEI：{imei}{luhn.calc_check_digit(imei)}")
+    digit_code = "12" + r.area + fake.digits(8, "0123456789")
+    digit_code += org_check_char(digit_code[8:])
+    digit_code += uscc.calc_check_digit(digit_code)
+    if uscc.is_valid(digit_code) and not is_valid_resident_id(digit_code):
+        clean.append(f"事业单位统一社会信用代码：{digit_code}")
     rng.shuffle(clean)
     return clean
 
@@ -284,7 +298,8 @@ class Builder:
                 per = self.p.person()
                 rows.append(Record({"序号": str(i + 1), "乡镇": rng.choice(("城关镇", "南溪镇", "石桥乡", "河口镇")),
                                     name_l: per.name, id_l: self.p.id_value(per.resident_id),
-                                    "保障人口": str(rng.randint(1, 5)), "月保障金（元）": str(rng.randint(3, 9) * 100)}))
+                                    "保障人口": str(rng.randint(1, 5)),
+                                    "月保障金（元）": str(rng.randint(3, 9) * 100)}))
         elif template == 1:
             title = f"{year}年公共租赁住房配租对象公示"
             cols = ["序号", name_l, id_l, mob_l, "家庭人数", "配租房号"]
@@ -292,7 +307,8 @@ class Builder:
                 per = self.p.person()
                 rows.append(Record({"序号": str(i + 1), name_l: per.name, id_l: self.p.id_value(per.resident_id),
                                     mob_l: self.p.mobile_value(per.mobile), "家庭人数": str(rng.randint(1, 6)),
-                                    "配租房号": f"{rng.randint(1, 12)}栋{rng.randint(1, 3)}单元{rng.randint(101, 1802)}"}))
+                                    "配租房号": f"{rng.randint(1, 12)}栋{rng.randint(1, 3)}单元"
+                                                f"{rng.randint(101, 1802)}"}))
         elif template == 2:
             title = f"关于{year}年度农机购置补贴资金兑付情况的公示"
             cols = ["序号", "购机者", id_l, "机具品目", "补贴金额（元）", "开户账号"]
@@ -332,7 +348,8 @@ class Builder:
                 else:
                     cert = self.p.disability_cert(per.resident_id)
                 rows.append(Record({"序号": str(i + 1), name_l: per.name, "残疾人证号": cert,
-                                    "补贴类别": rng.choice(("生活补贴", "护理补贴")), "金额（元）": str(rng.choice((80, 100, 120)))}))
+                                    "补贴类别": rng.choice(("生活补贴", "护理补贴")),
+                                    "金额（元）": str(rng.choice((80, 100, 120)))}))
         else:
             title = f"{year}年事业单位公开招聘资格复审合格人员名单"
             cols = ["序号", "准考证号", name_l, id_l, mob_l, "笔试成绩"]
@@ -340,7 +357,8 @@ class Builder:
                 per = self.p.person()
                 rows.append(Record({"序号": str(i + 1), "准考证号": f"{year}{self.fake.digits(7, '0123456789')}",
                                     name_l: per.name, id_l: self.p.id_value(per.resident_id),
-                                    mob_l: self.p.mobile_value(per.mobile), "笔试成绩": f"{rng.randint(550, 900) / 10:.1f}"}))
+                                    mob_l: self.p.mobile_value(per.mobile),
+                                    "笔试成绩": f"{rng.randint(550, 900) / 10:.1f}"}))
         if rng.random() < 0.2:
             rng.shuffle(cols)  # exports reorder columns
         return title, cols, rows
@@ -358,7 +376,8 @@ class Builder:
         if template == 0:
             title = f"{self.org}公告送达书（{self.region.county[0]}市监公告〔{year}〕{rng.randint(1, 90)}号）"
             paras = [f"{per.name}（{id_l}{colon}{self.p.id_value(per.resident_id)}）：",
-                     f"本机关于{year}年{rng.randint(1, 12)}月{rng.randint(1, 28)}日对你作出行政处罚决定，因无法直接送达，"
+                     f"本机关于{year}年{rng.randint(1, 12)}月{rng.randint(1, 28)}日对你作出行政处罚决定，"
+                     "因无法直接送达，"
                      f"现依法公告送达。自公告发布之日起经过六十日，即视为送达。",
                      f"联系人：{self.fake.name()[0]}同志，联系电话：{self.fake.landline(self.region.phone_area)}。"]
         elif template == 1:
@@ -367,7 +386,8 @@ class Builder:
             paras = [f"当事人：{per.name}，{per.sex}，{id_l}{colon}{self.p.id_value(per.resident_id)}"
                      f"{rng.choice(('，', '', '；'))}联系电话{colon}{self.p.mobile_value(per.mobile)}。",
                      f"委托代理人：{agent.name}，{agent.sex}，公民身份号码{self.p.id_value(agent.resident_id)}{agent.sex}。",
-                     f"经查，当事人驾驶{self.p.plate_value()}号{rng.choice(('小型轿车', '重型半挂牵引车', '轻型厢式货车'))}"
+                     f"经查，当事人驾驶{self.p.plate_value()}号"
+                     f"{rng.choice(('小型轿车', '重型半挂牵引车', '轻型厢式货车'))}"
                      f"于{year}年{rng.randint(1, 12)}月{rng.randint(1, 28)}日从事非法营运，违反了相关规定。"]
         elif template == 2:
             title = f"关于{self.region.county}12345热线第{rng.randint(100, 999)}号工单的答复"
@@ -378,7 +398,7 @@ class Builder:
         else:
             title = f"{self.org}关于催告履行行政决定的公告"
             others = [self.p.person() for _ in range(rng.randint(1, 4))]
-            paras = [f"下列当事人未按期履行行政处罚决定，现予催告："]
+            paras = ["下列当事人未按期履行行政处罚决定，现予催告："]
             for o in others:
                 if rng.random() < 0.15:
                     paras.append(f"{o.name}，{id_l}{self.p.id_value(o.resident_id)}（残疾人证号"

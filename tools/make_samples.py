@@ -22,7 +22,6 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import xlsxwriter  # noqa: E402
-
 from fakedata import (  # noqa: E402
     CN_ID_CARD,
     CN_MOBILE,
@@ -123,7 +122,8 @@ def notice_cancel_qualification(fake: FakeData, t: Truth) -> str:
     body = f"""<p style="text-indent:2em">根据《道路运输从业人员管理规定》（交通运输部令2022年第38号）第四十五条规定，
 经核查，下列{len(people)}名人员的道路运输从业资格证予以注销。现予公告。</p>
 {table(["序号", "姓名", "身份证号", "从业资格证号", "注销原因"], rows)}
-<p style="text-indent:2em">其中，{first.name}（身份证号：{t.id(first.resident_id)}）如对注销决定有异议，可自公告之日起60日内
+<p style="text-indent:2em">其中，{first.name}（身份证号：{t.id(first.resident_id)}）如对注销决定有异议，
+可自公告之日起60日内
 向{COUNTY}人民政府申请行政复议。</p>
 <p style="text-indent:2em">联系人：运管股　联系电话：{OFFICE_PHONE}</p>
 <p>附件：<a href="./P020231115601234567890.docx">从业资格证注销人员名单.docx</a></p>
@@ -140,7 +140,8 @@ def notice_cancel_transport_cert(fake: FakeData, t: Truth) -> str:
         plate = fake.plate(kind, province="皖", authority="H")
         cert = f"皖交运管青字{fake.digits(6, '0123456789')}号"
         rows.append([str(i), t.plate(plate, style, kind), p.name, t.id(p.resident_id), cert, "车辆报废"])
-    body = f"""<p style="text-indent:2em">根据《道路运输车辆技术管理规定》，以下车辆已办理报废手续，其道路运输证予以注销：</p>
+    body = f"""<p style="text-indent:2em">根据《道路运输车辆技术管理规定》，以下车辆已办理报废手续，
+其道路运输证予以注销：</p>
 {table(["序号", "车牌号码", "业户名称", "身份证号", "道路运输证号", "注销原因"], rows)}
 <p>附件：<a href="./P020231120398765432101.xlsx" title="道路运输证注销明细.xlsx">道路运输证注销明细.xlsx</a></p>
 <p align="right">{BUREAU}<br>2023年11月20日</p>"""
@@ -164,7 +165,8 @@ def notice_fuel_subsidy(fake: FakeData, t: Truth) -> str:
     body = f"""<p style="text-indent:2em">根据《关于调整农村客运、出租车油价补贴政策的通知》（财建〔2016〕133号），
 现将2023年度出租汽车燃油补贴发放情况公示如下：</p>
 {table(["序号", "姓名", "车牌号码", "补贴金额（元）", "银行卡号"], rows)}
-<p>合计：{total // 100:,}.{total % 100:02d}元。资金已通过{COUNTY}农村商业银行代发（代发批次号：20231201100000012345）。</p>
+<p>合计：{total // 100:,}.{total % 100:02d}元。
+资金已通过{COUNTY}农村商业银行代发（代发批次号：20231201100000012345）。</p>
 <p>公示期：2023年12月1日至2023年12月7日。监督电话：{OFFICE_PHONE}，12345政务服务便民热线。</p>"""
     return page(NOTICES[2][1], body)
 
@@ -205,16 +207,21 @@ def notice_penalty(fake: FakeData, t: Truth) -> str:
     agent = fake.person(area="110105", birth=dt.date(1949, 12, 31))
     witness = fake.person()
     plate = fake.plate("normal", province="皖", authority="H")
-    body = f"""<p>当事人：{party.name}，性别：{party.sex}，身份证号{t.id(party.resident_id)}，住址：{COUNTY}城关镇龙山路12号，
+    body = f"""<p>当事人：{party.name}，性别：{party.sex}，身份证号{t.id(party.resident_id)}，
+住址：{COUNTY}城关镇龙山路12号，
 联系电话：{t.mobile(party.mobile, "plus86")}。</p>
-<p>委托代理人：{agent.name}，公民身份号码{t.id(agent.resident_id)}{agent.sex}，联系电话{t.mobile(agent.mobile, "0086")}。</p>
-<p style="text-indent:2em">经查，当事人于2023年10月8日驾驶{t.plate(plate, "middot")}号牌重型货车，未取得道路运输经营许可，
+<p>委托代理人：{agent.name}，公民身份号码{t.id(agent.resident_id)}{agent.sex}，
+联系电话{t.mobile(agent.mobile, "0086")}。</p>
+<p style="text-indent:2em">经查，当事人于2023年10月8日驾驶{t.plate(plate, "middot")}号牌重型货车，
+未取得道路运输经营许可，
 擅自从事道路货物运输经营。以上事实有现场笔录、询问笔录（证人{witness.name}，电话{t.mobile(witness.mobile, "86dash")}）、
 视频资料等证据证实。</p>
-<p style="text-indent:2em">依据《中华人民共和国道路运输条例》第六十三条之规定，决定对当事人处以罚款人民币贰万元整（¥20,000.00）。
+<p style="text-indent:2em">依据《中华人民共和国道路运输条例》第六十三条之规定，
+决定对当事人处以罚款人民币贰万元整（¥20,000.00）。
 罚款于收到本决定书之日起十五日内缴至指定银行，缴款账号：6222021308005271699（{COUNTY}非税收入专户），
 逾期每日按罚款数额的3%加处罚款。</p>
-<p style="text-indent:2em">如不服本决定，可在收到本决定书之日起六十日内向{COUNTY}人民政府申请行政复议，或者在六个月内依法向
+<p style="text-indent:2em">如不服本决定，可在收到本决定书之日起六十日内向{COUNTY}人民政府申请行政复议，
+或者在六个月内依法向
 {COUNTY}人民法院提起行政诉讼。</p>
 <p>附件：<a href="./P020231210701234567890.pdf">行政处罚决定书（盖章版）.pdf</a></p>
 <p align="right">{BUREAU}<br>2023年12月10日</p>"""
@@ -229,7 +236,8 @@ def notice_gbk_learners(fake: FakeData, t: Truth) -> str:
         coach = fake.plate("learner", province="皖", authority="H")
         rows.append([str(i), p.name, t.id(p.resident_id, "hyphen_684" if i == 2 else "plain"),
                      t.mobile(p.mobile, mobile_styles[i - 1]), t.plate(coach, kind="learner"), "C1"])
-    body = f"""<p style="text-indent:2em">根据《机动车驾驶员培训管理规定》，现将{COUNTY}安达驾校2023年第四季度教练车及学员信息公示如下：</p>
+    body = f"""<p style="text-indent:2em">根据《机动车驾驶员培训管理规定》，
+现将{COUNTY}安达驾校2023年第四季度教练车及学员信息公示如下：</p>
 {table(["序号", "学员姓名", "身份证号", "联系电话", "教练车号牌", "准驾车型"], rows)}
 <p>驾校地址：{COUNTY}经济开发区纬二路6号，统一社会信用代码：{fake.uscc(LOCAL_AREA)}，投诉电话：0556-5213366。</p>"""
     return page(NOTICES[5][1], body, charset="gbk")
@@ -247,7 +255,8 @@ def notice_attributes(fake: FakeData, t: Truth) -> str:
     ]
     data = json.dumps(records, ensure_ascii=False, indent=1)
     body = f"""<p>请输入姓名和证件号码查询考试成绩：</p>
-<form id="query"><input name="xm" placeholder="姓名"><input name="sfzh" placeholder="身份证号"><button>查询</button></form>
+<form id="query"><input name="xm" placeholder="姓名">
+<input name="sfzh" placeholder="身份证号"><button>查询</button></form>
 <table class="result">
 <tr><th>姓名</th><th>科目</th><th>成绩</th></tr>
 <tr><td><span title="身份证号：{t.id(a.resident_id)}">{a.name}</span></td><td>道路旅客运输</td><td>90</td></tr>
@@ -278,7 +287,8 @@ def notice_negatives(fake: FakeData) -> str:
 （国办公开办函〔2021〕30号）要求编制。本报告中所列数据的统计期限自2023年1月1日起至2023年12月31日止。
 本报告电子版可在{BUREAU}门户网站（网站标识码：3408230001）下载。如对本报告有任何疑问，请与{BUREAU}办公室联系
 （地址：{COUNTY}文昌路88号，邮编：246700，电话：{OFFICE_PHONE}，传真：(0556)5212346）。</p>
-<p style="text-indent:2em">一、总体情况。2023年，我局制发规范性文件《{COUNTY}农村公路养护管理办法》（青交〔2023〕15号）、
+<p style="text-indent:2em">一、总体情况。2023年，
+我局制发规范性文件《{COUNTY}农村公路养护管理办法》（青交〔2023〕15号）、
 《关于进一步规范网络预约出租汽车经营服务的通知》（青交运〔2023〕8号），全年共受理12345热线工单186件，
 办结率100%。推进{COUNTY}云岭景区（国家AAAA级旅游景区）旅游公路建设，学习借鉴云南省A级景区交通配套经验，
 对接粤港澳大湾区物流通道，G206国道K123+500至K131+200段改造完成。京A、沪A等号段外地车辆通行情况
@@ -325,7 +335,8 @@ def home_page() -> str:
 <div class="header"><h1>{BUREAU}</h1>
 <ul class="nav"><li><a href="index.html">首页</a></li><li><a href="xxgk/index.html">信息公开</a></li></ul></div>
 <div class="news"><h3>通知公告</h3><ul>
-{"".join(f'<li><a href="xxgk/{path}">{title}</a><span>{date}</span></li>{chr(10)}' for path, title, date in NOTICES[:4])}</ul>
+{"".join(f'<li><a href="xxgk/{path}">{title}</a><span>{date}</span></li>{chr(10)}'
+         for path, title, date in NOTICES[:4])}</ul>
 <p><a href="xxgk/index.html">更多&gt;&gt;</a></p></div>
 {FOOTER}
 </body>
@@ -468,7 +479,8 @@ def docx_bytes(fake: FakeData, t: Truth) -> bytes:
                 "<w:sectPr/></w:body></w:document>")
     content_types = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
                      '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
-                     '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+                     '<Default Extension="rels" '
+                     'ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
                      '<Default Extension="xml" ContentType="application/xml"/>'
                      '<Override PartName="/word/document.xml" ContentType="application/'
                      'vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"/></Types>')
@@ -495,7 +507,8 @@ def export_txt(fake: FakeData, t: Truth) -> str:
     old = fake.old_resident_id(male=True)
     disabled = fake.resident_id(check_x=False)
     # 残疾人证号 = the holder's ID + category (1–7) + level (1–4): the ID inside it is the leak.
-    disabled_no = t.add(CN_ID_CARD, disabled, "id:disability_cert") + f"{fake.rng.randint(1, 7)}{fake.rng.randint(1, 4)}"
+    category, level = fake.rng.randint(1, 7), fake.rng.randint(1, 4)
+    disabled_no = t.add(CN_ID_CARD, disabled, "id:disability_cert") + f"{category}{level}"
     ev = fake.plate("ev_large", province="皖", authority="H")
     police = fake.plate("police", province="皖", authority="H")
     trailer = fake.plate("trailer", province="皖", authority="H")
@@ -503,10 +516,14 @@ def export_txt(fake: FakeData, t: Truth) -> str:
     lines = [
         f"{BUREAU} 执法案件当事人信息导出（2023-12-15 16:20:07）",
         "================================================================",
-        f"1. 姓名：{p[0].name}　身份证号：{t.id(p[0].resident_id, 'fullwidth')}　手机：{t.mobile(p[0].mobile, 'fullwidth')}",
-        f"2. 姓名：{p[1].name}　身份证号：{t.id(p[1].resident_id, 'times_x')}　手机：{t.mobile(p[1].mobile, 'plus86_space')}",
-        f"3. 姓名：{p[2].name}　身份证号：{t.id(p[2].resident_id, 'space_684')}　手机：{t.mobile(p[2].mobile, 'dash_344')}",
-        f"4. 姓名：{p[3].name}　身份证号：{t.id(p[3].resident_id, 'space_44442')}　手机：{t.mobile(p[3].mobile, 'space_344')}",
+        f"1. 姓名：{p[0].name}　身份证号：{t.id(p[0].resident_id, 'fullwidth')}"
+        f"　手机：{t.mobile(p[0].mobile, 'fullwidth')}",
+        f"2. 姓名：{p[1].name}　身份证号：{t.id(p[1].resident_id, 'times_x')}"
+        f"　手机：{t.mobile(p[1].mobile, 'plus86_space')}",
+        f"3. 姓名：{p[2].name}　身份证号：{t.id(p[2].resident_id, 'space_684')}"
+        f"　手机：{t.mobile(p[2].mobile, 'dash_344')}",
+        f"4. 姓名：{p[3].name}　身份证号：{t.id(p[3].resident_id, 'space_44442')}"
+        f"　手机：{t.mobile(p[3].mobile, 'space_344')}",
         f"5. 姓名：{p[4].name}　身份证号：{t.add(CN_ID_CARD, old, 'id:old15')}　手机：{t.mobile(p[4].mobile)}",
         f"6. 姓名：{p[5].name}　残疾人证号：{disabled_no}　手机：{t.mobile(p[5].mobile, '0086')}",
         f"7. 姓名：{p[6].name}　身份证号码{t.id(p[6].resident_id, 'lower_x')}，电话{t.mobile(p[6].mobile)}，"
@@ -567,7 +584,47 @@ def owners_bom_csv(fake: FakeData, t: Truth) -> bytes:
     return ("\ufeff" + out.getvalue()).encode("utf-8")
 
 
-README = """# samples — 演示与测试用虚构材料 / fake material for demos and tests
+README_FILES: list[tuple[str, str]] = [
+    ('`site/index.html`',
+     '虚构县交通运输局首页 / home page of the fake bureau'),
+    ('`site/xxgk/index.html`, `index_1.html`',
+     'TRS 风格信息公开列表，`createPageHTML` 分页 / TRS-style list with script paging'),
+    ('`site/xxgk/202311/t20231115_1001.html`',
+     '从业资格证注销人员名单，身份证号完整公开 / full IDs in a table'),
+    ('`site/xxgk/202311/t20231120_1002.html`',
+     '道路运输证注销明细：车牌、业户、身份证号 / plates, owners, IDs'),
+    ('`site/xxgk/202311/P020231120398765432101.xlsx`',
+     '附件：身份证号文本列、手机号存为数字、一个身份证号存为数字（仅剩15位有效数字）/ xlsx attachment'),
+    ('`site/xxgk/202312/t20231201_1003.html`',
+     '燃油补贴发放公示：车牌（多种分隔符）、银行卡号已部分隐藏 / plates with separators'),
+    ('`site/xxgk/202312/t20231205_1004.html`',
+     '招聘拟录用人员公示：身份证号按规定隐藏（无问题）及隐藏不足（出生年份可见）/ policy-masked and under-masked IDs'),
+    ('`site/xxgk/202312/t20231210_1005.html`',
+     '行政处罚决定书：正文中的身份证号、带国家码的手机号 / IDs and +86 mobiles in running text'),
+    ('`site/xxgk/202312/t20231212_1006.html`',
+     'GBK 编码页面：学员身份证号、手机号、教练车“学”字号牌 / GBK page'),
+    ('`site/xxgk/202312/t20231218_1007.html`',
+     '属性（title）与脚本 JSON 中的个人信息 / values in attributes and script JSON'),
+    ('`site/xxgk/202312/t20231220_1008.html`',
+     '纯干扰项：座机、热线、备案号、信用代码、银行卡号、文号、金额 / hard negatives only'),
+    ('`site/xxgk/202311/P020231115601234567890.docx`',
+     '附件：Word 表格中的身份证号，另有一个身份证号被拆在多个文字块（run）中 / '
+     'docx with a table and an ID split over runs'),
+    ('`site/xxgk/202312/P020231210701234567890.pdf`',
+     '附件：行政处罚决定书 PDF，正文与表格 / PDF with running text and a table'),
+    ('`files/attachments_2023.zip`',
+     '压缩包，成员名为 GBK 编码（无 UTF-8 标志）的文本文件 / zip with a GBK-named member'),
+    ('`files/export_cases.txt`',
+     '文本导出：全角数字、小写x、×、分组空格、残疾人证号、15位旧身份证号、+86/0086 / awkward spellings'),
+    ('`files/subsidy_gbk.csv`',
+     'GBK 编码 CSV，表头 姓名,身份证号,联系电话,车牌号码 / GBK CSV'),
+    ('`files/owners_utf8bom.csv`',
+     '带 BOM 的 UTF-8 CSV，含 `="…"`、制表符、单引号前缀 / UTF-8 BOM CSV'),
+    ('`expected.json`',
+     '标准答案：每处植入值一条（值为虚构数据）/ the truth, one entry per planted occurrence'),
+]
+
+README_TEMPLATE = """# samples — 演示与测试用虚构材料 / fake material for demos and tests
 
 本目录全部内容由 `python tools/make_samples.py` 生成，**所有人员、号码均为虚构**（青山县为虚构县名，
 身份证号、手机号、车牌号由随机数生成，仅校验位等格式正确），不对应任何真实个人。
@@ -575,31 +632,18 @@ README = """# samples — 演示与测试用虚构材料 / fake material for dem
 Everything here is generated by `python tools/make_samples.py`. **All people and numbers are fake**
 (青山县 is an invented county; IDs, mobiles and plates are random values with valid check characters).
 
-| 路径 / path | 内容 / content |
-|---|---|
-| `site/index.html` | 虚构县交通运输局首页 / home page of the fake bureau |
-| `site/xxgk/index.html`, `index_1.html` | TRS 风格信息公开列表，`createPageHTML` 分页 / TRS-style list with script paging |
-| `site/xxgk/202311/t20231115_1001.html` | 从业资格证注销人员名单，身份证号完整公开 / full IDs in a table |
-| `site/xxgk/202311/t20231120_1002.html` | 道路运输证注销明细：车牌、业户、身份证号 / plates, owners, IDs |
-| `site/xxgk/202311/P020231120398765432101.xlsx` | 附件：身份证号文本列、手机号存为数字、一个身份证号存为数字（仅剩15位有效数字）/ xlsx attachment |
-| `site/xxgk/202312/t20231201_1003.html` | 燃油补贴发放公示：车牌（多种分隔符）、银行卡号已部分隐藏 / plates with separators |
-| `site/xxgk/202312/t20231205_1004.html` | 招聘拟录用人员公示：身份证号按规定隐藏（无问题）及隐藏不足（出生年份可见）/ policy-masked and under-masked IDs |
-| `site/xxgk/202312/t20231210_1005.html` | 行政处罚决定书：正文中的身份证号、带国家码的手机号 / IDs and +86 mobiles in running text |
-| `site/xxgk/202312/t20231212_1006.html` | GBK 编码页面：学员身份证号、手机号、教练车“学”字号牌 / GBK page |
-| `site/xxgk/202312/t20231218_1007.html` | 属性（title）与脚本 JSON 中的个人信息 / values in attributes and script JSON |
-| `site/xxgk/202312/t20231220_1008.html` | 纯干扰项：座机、热线、备案号、信用代码、银行卡号、文号、金额 / hard negatives only |
-| `site/xxgk/202311/P020231115601234567890.docx` | 附件：Word 表格中的身份证号，另有一个身份证号被拆在多个文字块（run）中 / docx with a table and an ID split over runs |
-| `site/xxgk/202312/P020231210701234567890.pdf` | 附件：行政处罚决定书 PDF，正文与表格 / PDF with running text and a table |
-| `files/attachments_2023.zip` | 压缩包，成员名为 GBK 编码（无 UTF-8 标志）的文本文件 / zip with a GBK-named member |
-| `files/export_cases.txt` | 文本导出：全角数字、小写x、×、分组空格、残疾人证号、15位旧身份证号、+86/0086 / awkward spellings |
-| `files/subsidy_gbk.csv` | GBK 编码 CSV，表头 姓名,身份证号,联系电话,车牌号码 / GBK CSV |
-| `files/owners_utf8bom.csv` | 带 BOM 的 UTF-8 CSV，含 `="…"`、制表符、单引号前缀 / UTF-8 BOM CSV |
-| `expected.json` | 标准答案：每处植入值一条（值为虚构数据）/ the truth, one entry per planted occurrence |
+{FILE_TABLE}
 
 `expected.json` 本身含有上述虚构值，扫描 `samples/` 时会被报告；`tools/eval.py` 评分时忽略真值文件本身。
 `expected.json` holds the fake values too, so a scan of `samples/` reports it; `tools/eval.py` leaves the
 truth file itself out of the score.
 """
+
+
+def readme() -> str:
+    """samples/README.md: what each file is (Chinese + English) and that all people are fake."""
+    table = "| 路径 / path | 内容 / content |\n|---|---|\n" + "".join(f"| {p} | {c} |\n" for p, c in README_FILES)
+    return README_TEMPLATE.replace("{FILE_TABLE}\n", table)
 
 
 def build() -> dict[str, bytes]:
@@ -634,7 +678,7 @@ def build() -> dict[str, bytes]:
     files["site/xxgk/index.html"] = list_page(0, 2, newest_first[:5]).encode("utf-8")
     files["site/xxgk/index_1.html"] = list_page(1, 2, newest_first[5:]).encode("utf-8")
     files["site/index.html"] = home_page().encode("utf-8")
-    files["README.md"] = README.encode("utf-8")
+    files["README.md"] = readme().encode("utf-8")
 
     items = [item for t in sorted(truths, key=lambda t: t.source) for item in t.items]
     files["expected.json"] = dump_truth(items)
