@@ -451,3 +451,19 @@ def test_sarif_streaming_writer_matches_the_whole_log(report: dict[str, Any]) ->
     for options in (ReportOptions(), ReportOptions(show_values=True)):
         whole = json.dumps(build(report, options), ensure_ascii=False, indent=2) + "\n"
         assert render(report, "sarif", options).decode("utf-8") == whole
+
+
+def test_html_prints_sections_on_their_own_pages(report: dict[str, Any], tmp_path: Path) -> None:
+    binary = _chromium()
+    pdfium = pytest.importorskip("pypdfium2")
+    page = tmp_path / "report.html"
+    page.write_bytes(render(report, "html"))
+    pdf = tmp_path / "report.pdf"
+    subprocess.run([*_chromium_args(binary, tmp_path / "profile"), "--no-pdf-header-footer", f"--print-to-pdf={pdf}",
+                    page.as_uri()], check=True, capture_output=True, timeout=120)
+    document = pdfium.PdfDocument(str(pdf))
+    starts = [document[i].get_textpage().get_text_range().lstrip()[:12] for i in range(len(document))]
+    # Header and summary (with both charts) fit the first page; each later section starts a page.
+    assert starts[0].startswith("个人信息泄露检查报告")
+    assert starts[1].startswith("二、问题清单")
+    assert any(s.startswith("三、已整改") for s in starts) and any(s.startswith("四、未能检查") for s in starts)

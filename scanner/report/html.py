@@ -44,8 +44,8 @@ from scanner.report._common import (
 )
 
 SEVERITIES = ("high", "medium", "low")
-CHART_WIDTH = 720
-CHART_LABEL = 200
+CHART_WIDTH = 600
+CHART_LABEL = 170
 CHART_ROW = 26
 CHART_MAX_ROWS = 15
 
@@ -261,8 +261,9 @@ a { color: #1a56a8; word-break: break-all; }
 .card .n { font-size: 24px; font-weight: bold; line-height: 1.3; }
 .card .l { color: #5f6b7a; font-size: 13px; }
 .card.high .n { color: var(--high); } .card.medium .n { color: var(--medium); } .card.low .n { color: #9a7300; }
-.chart { margin: 8px 0 16px; }
-.chart svg { max-width: 100%; height: auto; }
+.charts { display: flex; flex-wrap: wrap; gap: 8px 32px; }
+.chart { margin: 8px 0 16px; flex: 1 1 440px; max-width: {{ chart_width }}px; break-inside: avoid; page-break-inside: avoid; }
+.chart svg { width: 100%; height: auto; }
 .legend span { display: inline-block; margin-right: 14px; font-size: 13px; }
 .legend i { display: inline-block; width: 12px; height: 12px; margin-right: 4px; vertical-align: -1px; }
 table.list { width: 100%; border-collapse: collapse; margin: 6px 0 12px; table-layout: fixed; }
@@ -287,6 +288,8 @@ footer { margin-top: 32px; color: #5f6b7a; font-size: 12px; border-top: 1px soli
   h2, h3 { break-after: avoid; page-break-after: avoid; }
   a { color: inherit; text-decoration: none; }
   .card, .note { break-inside: avoid; }
+  .card { padding: 4px 10px; min-width: 90px; }
+  .card .n { font-size: 18px; }
   * { -webkit-print-color-adjust: exact; print-color-adjust: exact; }
 }
 </style>
@@ -321,6 +324,7 @@ footer { margin-top: 32px; color: #5f6b7a; font-size: 12px; border-top: 1px soli
 </div>
 {% if charts %}
 <div class="legend" style="margin-top:16px">{% for s in severities %}<span><i style="background:{{ colors[s] }}"></i>{{ severity_labels[s] }}风险</span>{% endfor %}</div>
+<div class="charts">
 {% for chart in charts %}
 <div class="chart">
 <h3>{{ chart.title }}</h3>
@@ -336,6 +340,7 @@ footer { margin-top: 32px; color: #5f6b7a; font-size: 12px; border-top: 1px soli
 </svg>
 </div>
 {% endfor %}
+</div>
 {% endif %}
 </section>
 
