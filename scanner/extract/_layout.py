@@ -47,6 +47,7 @@ _RULE_GAP = 0.15
 
 _NUMERIC = frozenset("0123456789Xx*")
 _DIGITS = frozenset("0123456789")
+_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _DIGIT_RUN = re.compile(r"\d{5,}")
 
 
@@ -203,8 +204,7 @@ def _fragments(line: list[Glyph], index: int, rules: Rules | None) -> list[_Frag
         gap = g[0] - prev[1]
         if gap > rule_gap:
             if gap > split or (
-                check_rules
-                and rules.vertical_between((prev[0] + prev[1]) / 2, (g[0] + g[1]) / 2, (g[2] + g[3]) / 2)  # type: ignore[union-attr]
+                check_rules and rules.vertical_between((prev[0] + prev[1]) / 2, (g[0] + g[1]) / 2, (g[2] + g[3]) / 2)  # type: ignore[union-attr]
             ):
                 frags.append(_fragment(chars, line, start, i, h, index))
                 chars = []
@@ -218,7 +218,7 @@ def _fragments(line: list[Glyph], index: int, rules: Rules | None) -> list[_Frag
         chars.append(g[4])
         prev = g
     frags.append(_fragment(chars, line, start, n, h, index))
-    for a, b in zip(frags, frags[1:]):
+    for a, b in zip(frags, frags[1:], strict=False):
         a.right, b.left = b, a
     return frags
 
@@ -290,7 +290,22 @@ def _stack(lines: list[list[_Fragment]], rules: Rules | None) -> list[_Block]:
 def _is_complete(run: str) -> bool:
     """Is this run of digits a whole ID or mobile number already (so a line break after it is real)?"""
     n = len(run)
-    return n >= 18 or n == 15 or (n == 11 and run[0] == "1")
+    return n >= 18 or n == 15 or (n == 11 and run[0] == "1" and run[1] in "3456789")
+
+
+def _leading_numeric(text: str) -> str:
+    i = 0
+    while i < len(text) and text[i] in _NUMERIC:
+        i += 1
+    return text[:i]
+
+
+def _is_id_number(value: str) -> bool:
+    """18 characters with a valid GB 11643 (ISO 7064 MOD 11-2) check character."""
+    if len(value) != 18 or not value[:17].isdigit():
+        return False
+    total = sum(int(d) * w for d, w in zip(value[:17], _ID_WEIGHTS, strict=True))
+    return "10X98765432"[total % 11] == value[17].upper()
 
 
 def _trailing_numeric(text: str) -> str:
@@ -311,13 +326,10 @@ def block_text(lines: Sequence[tuple[str, float]], right: float, height: float) 
     for i, (text, x1) in enumerate(lines):
         if i:
             run = _trailing_numeric(prev_text)
-            wrapped = (
-                run
-                and text[:1] in _NUMERIC
-                and text[:1] not in "Xx"
-                and not _is_complete(run)
-                and prev_x1 >= right - _FULL_LINE * height
-            )
+            wrapped = False
+            if run and text[:1] in _NUMERIC and text[:1] not in "Xx" and prev_x1 >= right - _FULL_LINE * height:
+                # An 11-digit first line may be a mobile or the start of an ID: the check character decides.
+                wrapped = not _is_complete(run) or _is_id_number(run + _leading_numeric(text))
             out.append("" if wrapped else "\n")
         out.append(text)
         prev_text, prev_x1 = text, x1
@@ -406,9 +418,7 @@ def layout(glyphs: Iterable[Glyph], rules: Rules | None = None, state: LayoutSta
                 elif state.header is not None and _match_header(state.header, row):
                     header = state.header
             span = (min(span[0], row[0].x0), max(span[1], row[-1].x1))
-        elif in_table and (
-            row[0].x1 - row[0].x0 < _TABLE_NARROW * (span[1] - span[0]) and top - prev_bottom < 2 * h
-        ):
+        elif in_table and (row[0].x1 - row[0].x0 < _TABLE_NARROW * (span[1] - span[0]) and top - prev_bottom < 2 * h):
             pass  # a row with one filled cell
         else:
             in_table = False

@@ -23,6 +23,7 @@ from scanner.extract._layout import Glyph, LayoutState, Rules, layout
 from scanner.model import Document, Location, Segment
 
 OCR_REASON = "图片型PDF，需要文字识别（OCR）才能检查"
+NO_TEXT_REASON = "PDF中没有文字（空白页或矢量图形）"
 # Only this many path segments per page are examined for ruling lines (maps, charts: give up).
 _MAX_PATH_SEGMENTS = 20_000
 # A path thinner than this (points) and longer than _RULE_MIN_LEN is a ruling line.
@@ -45,6 +46,8 @@ def extract(doc: Document, limits: Limits) -> Iterator[Segment]:
     has text raises :class:`Skip`.
     """
     pdf = _open(doc)
+    if pdf is None:
+        return
     try:
         truncated = not _has_eof_marker(doc)
         state = LayoutState()
@@ -70,18 +73,21 @@ def extract(doc: Document, limits: Limits) -> Iterator[Segment]:
                     header=item.header,
                 )
         if count and not text_pages:
-            raise Skip(OCR_REASON)
+            raise Skip(OCR_REASON if ocr_pages else NO_TEXT_REASON)
         if truncated:
             raise ExtractError(f"PDF文件不完整（可能下载中断），已检查能读出的{count}页")
     finally:
         pdf.close()
 
 
-def _open(doc: Document) -> pdfium.PdfDocument:
+def _open(doc: Document) -> pdfium.PdfDocument | None:
+    """Open the PDF; None for a document without pages (pdfium refuses those, reporting success)."""
     try:
         return pdfium.PdfDocument(doc.path if doc.path is not None else (doc.data or b""))
     except pdfium.PdfiumError as exc:
         code = getattr(exc, "err_code", None)
+        if code == pdfium_c.FPDF_ERR_SUCCESS:
+            return None
         if code == pdfium_c.FPDF_ERR_PASSWORD:
             raise ExtractError("PDF文件已加密，无法读取") from None
         if code == pdfium_c.FPDF_ERR_SECURITY:
@@ -209,7 +215,9 @@ def _untyped(fn: object, restype: object, *argtypes: object) -> Callable:
     return ctypes.CFUNCTYPE(restype, *argtypes)(_address(fn))  # type: ignore[arg-type]
 
 
-_LOOSE_CHAR_BOX = _untyped(pdfium_c.FPDFText_GetLooseCharBox, ctypes.c_int, ctypes.c_void_p, ctypes.c_int, ctypes.c_void_p)
+_LOOSE_CHAR_BOX = _untyped(
+    pdfium_c.FPDFText_GetLooseCharBox, ctypes.c_int, ctypes.c_void_p, ctypes.c_int, ctypes.c_void_p
+)
 _GET_OBJECT = _untyped(pdfium_c.FPDFPage_GetObject, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int)
 _OBJECT_TYPE = _untyped(pdfium_c.FPDFPageObj_GetType, ctypes.c_int, ctypes.c_void_p)
 _OBJECT_BOUNDS = _untyped(
