@@ -28,6 +28,7 @@ import fakedata  # noqa: E402
 import make_corpus  # noqa: E402
 
 SAMPLES = ROOT / "samples"
+EXPECTED = ROOT / "tests" / "fixtures" / "samples_expected.json"
 
 
 # -- generator ------------------------------------------------------------------------------------
@@ -131,8 +132,11 @@ def _tree(root: Path) -> dict[str, bytes]:
 
 def test_make_samples_writes_exactly_the_committed_files(tmp_path: Path) -> None:
     out = tmp_path / "samples"
-    subprocess.run([sys.executable, str(TOOLS / "make_samples.py"), str(out)], check=True, capture_output=True)
+    truth = tmp_path / "truth.json"
+    subprocess.run([sys.executable, str(TOOLS / "make_samples.py"), str(out), "--truth", str(truth)],
+                   check=True, capture_output=True)
     fresh, committed = _tree(out), _tree(SAMPLES)
+    assert truth.read_bytes() == EXPECTED.read_bytes()
     assert sorted(fresh) == sorted(committed)
     changed = [rel for rel in fresh if fresh[rel] != committed[rel]]
     assert not changed, f"regenerate with python tools/make_samples.py: {changed}"
@@ -206,7 +210,7 @@ def _check_truth_occurs(items: list[dict[str, str]], resolve) -> None:  # type: 
 
 
 def test_expected_values_occur_in_their_sources() -> None:
-    items = json.loads((SAMPLES / "expected.json").read_text(encoding="utf-8"))
+    items = json.loads(EXPECTED.read_text(encoding="utf-8"))
     assert len(items) > 100
     assert {i["entity"] for i in items} == {"CN_ID_CARD", "CN_MOBILE", "CN_LICENSE_PLATE"}
     assert {i["exposure"] for i in items} == {"unmasked", "partial"}
@@ -217,7 +221,7 @@ def test_expected_values_occur_in_their_sources() -> None:
 
 
 def test_expected_ids_are_valid_and_partials_keep_the_birth_year() -> None:
-    items = json.loads((SAMPLES / "expected.json").read_text(encoding="utf-8"))
+    items = json.loads(EXPECTED.read_text(encoding="utf-8"))
     for i in items:
         value = i["value"]
         if i["entity"] == "CN_ID_CARD" and i["exposure"] == "unmasked" and len(value) == 18:
@@ -229,12 +233,12 @@ def test_expected_ids_are_valid_and_partials_keep_the_birth_year() -> None:
 def test_negative_page_has_nothing_a_plain_regex_would_report() -> None:
     page = SAMPLES / "site" / "xxgk" / "202312" / "t20231220_1008.html"
     assert not fakedata.reference_hits(_text_of(page))
-    items = json.loads((SAMPLES / "expected.json").read_text(encoding="utf-8"))
+    items = json.loads(EXPECTED.read_text(encoding="utf-8"))
     assert not [i for i in items if i["source"].endswith("t20231220_1008.html")]
 
 
 def test_planted_variants_cover_the_brief() -> None:
-    variants = {i["variant"] for i in json.loads((SAMPLES / "expected.json").read_text(encoding="utf-8"))}
+    variants = {i["variant"] for i in json.loads(EXPECTED.read_text(encoding="utf-8"))}
     for v in ("id:fullwidth", "id:lower_x", "id:times_x", "id:space_684", "id:space_44442", "id:hyphen_684",
               "id:disability_cert", "id:old15", "id:excel_number", "mobile:plus86", "mobile:0086", "mobile:86dash",
               "mobile:space_344", "mobile:dash_344", "mobile:fullwidth", "plate:normal:middot", "plate:normal:bullet",

@@ -1,4 +1,4 @@
-"""The bundled fake samples: every planted value found, nothing else (samples/expected.json)."""
+"""The bundled fake samples: every planted value found, nothing else (tests/fixtures/samples_expected.json)."""
 
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ def _key(source: str, entity: str, exposure: str, fp: str) -> tuple[str, str, st
 
 
 def test_samples_match_expected(report):
-    expected = json.loads((ROOT / "samples" / "expected.json").read_text(encoding="utf-8"))
+    expected = json.loads((ROOT / "tests" / "fixtures" / "samples_expected.json").read_text(encoding="utf-8"))
     want = Counter(_key(e["source"], e["entity"], e["exposure"], hmac_hex(e["value"])) for e in expected)
     got = Counter(_key(f["source"], f["entity"], f["exposure"], f["fingerprint"])
                   for f in report["findings"] if f["entity"] in REQUIRED)

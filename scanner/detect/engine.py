@@ -24,7 +24,10 @@ from scanner.model import Finding, Segment
 # patterns only deal with ASCII digits. One character for one: offsets stay valid.
 _FOLD = {cp: cp - 0xFEE0 for cp in range(0xFF01, 0xFF5F)}
 _FOLD.update({0x3000: 0x20, 0x00A0: 0x20, 0x2014: 0x2D, 0x2013: 0x2D, 0x2212: 0x2D, 0xFF0A: 0x2A})
-_NEEDS_FOLD = regex.compile(r"[\uff01-\uff5e\u3000\u00a0\u2013\u2014\u2212]")
+# Masking symbols people use instead of '*'.
+_MASK_SYMBOLS = "●○■□★☆◆◇"
+_FOLD.update({ord(c): 0x2A for c in _MASK_SYMBOLS})
+_NEEDS_FOLD = regex.compile(rf"[\uff01-\uff5e\u3000\u00a0\u2013\u2014\u2212{_MASK_SYMBOLS}]")
 
 CONTEXT_RADIUS = 18
 _LONG_NUMBER = regex.compile(r"[0-9０-９][0-9０-９Xx*＊]{3,}[0-9０-９Xx]")
@@ -127,7 +130,10 @@ class Detector:
     # -- context -------------------------------------------------------------------------------
     def _context_score(self, rule: Rule, text: str, start: int, header: str, requires: tuple[str, ...],
                        score: float, value: str) -> float | None:
-        before = text[max(0, start - rule.context_window):start]
+        # Labels stand on the value's own line; a line above is a header row, which may name
+        # other columns ("开户账号") and must not outvote the value's own column.
+        line_start = text.rfind("\n", 0, start) + 1
+        before = text[max(line_start, start - rule.context_window):start]
         pos = _nearest(before, rule.context_positive)
         neg = _nearest(before, rule.context_negative)
         head_pos = any(w in header for w in rule.context_positive)
@@ -135,7 +141,7 @@ class Detector:
         if requires and not any(w in before or w in header for w in requires):
             return None
         # The nearer word wins; a column header counts as the farthest context.
-        if neg is not None and (pos is None or neg < pos):
+        if neg is not None and (pos is None or neg <= pos):  # a tie: the longer word ("凭证号" over "证号")
             return None
         if pos is None and head_neg and not head_pos:
             return None

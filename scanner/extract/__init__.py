@@ -58,7 +58,10 @@ def extractor_for(kind: str) -> ExtractFn:
     if target is None:
         raise Skip(SKIP_REASONS.get(kind, f"暂不支持 {kind} 格式"))
     module, _, name = target.partition(":")
-    fn = getattr(importlib.import_module(module), name)
+    try:
+        fn = getattr(importlib.import_module(module), name)
+    except ImportError as exc:  # an optional library is not installed
+        raise Skip(f"暂不支持 {kind} 格式：缺少组件 {exc.name or module}") from None
     _loaded[kind] = fn
     return fn
 
