@@ -467,3 +467,26 @@ def test_html_prints_sections_on_their_own_pages(report: dict[str, Any], tmp_pat
     assert starts[0].startswith("个人信息泄露检查报告")
     assert starts[1].startswith("二、问题清单")
     assert any(s.startswith("三、已整改") for s in starts) and any(s.startswith("四、未能检查") for s in starts)
+
+
+def test_html_without_history_has_no_audit_column_and_repeats_advice_as_tong_shang(report: dict[str, Any]) -> None:
+    for key in ("fixed", "run", "suppressed"):
+        report.pop(key)
+    for finding in report["findings"]:
+        finding.pop("audit")
+    page = render(report, "html").decode("utf-8")
+    assert "审计状态" not in page and "三、已整改" not in page and "三、未能检查的文档" in page
+    # Three ID rows of the xlsx attachment share one remediation: written once, then 同上 twice.
+    assert page.count("<td>同上</td>") >= 2
+    rows = csv_rows(render(report, "csv"))
+    assert "同上" not in {r[9] for r in rows}  # the csv keeps every row self-contained
+
+
+def test_scope_of_a_folder_scan() -> None:
+    report = minimal_report()
+    report["documents"] = [
+        {"source": f"site/{name}", "parent": None, "kind": "text", "status": "scanned", "reason": None, "findings": 0}
+        for name in ("a.txt", "b/c.txt", "b/d.pdf", "e.html")
+    ]
+    report["findings"] = []
+    assert "site（共4个文件）" in render(report, "html").decode("utf-8")

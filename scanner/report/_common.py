@@ -259,6 +259,10 @@ class DocIndex:
             current = parent
         return current
 
+    def is_page(self, source: str) -> bool:
+        """Whether ``source`` is a web page (html), as opposed to a file."""
+        return text(self.get(source).get("kind")).lower() in _PAGE_KINDS
+
     def is_attachment(self, source: str) -> bool:
         """Whether ``source`` is an attachment of a page or a member of an archive."""
         return self.page(source) != source
@@ -320,7 +324,12 @@ def section_from_path(source: str) -> str:
             kept.append(part)
         return "/" + "".join(p + "/" for p in kept[:2])
     folder = posixpath.dirname(source.split("!/", 1)[0].replace("\\", "/"))
-    return folder or "."
+    kept = []
+    for part in folder.split("/"):
+        if _DATE_DIR.match(part):
+            break
+        kept.append(part)
+    return "/".join(kept) or "."
 
 
 def finding_sort_key(index: DocIndex, position: int, finding: dict[str, Any]) -> tuple[int, int, str, int]:
@@ -485,8 +494,16 @@ def scope(report: dict[str, Any], index: DocIndex, limit: int = 3) -> str:
     roots = [s for s, d in index.docs.items() if not d.get("parent") and "!/" not in s]
     if not roots:
         return ""
-    shown = "、".join(roots[:limit])
-    return f"{shown} 等{len(roots)}项" if len(roots) > limit else shown
+    if len(roots) <= limit:
+        return "、".join(roots)
+    if not any(is_http_url(r) for r in roots):
+        try:
+            common = posixpath.commonpath([r.replace("\\", "/") for r in roots])
+        except ValueError:
+            common = ""
+        if common:
+            return f"{common}（共{len(roots)}个文件）"
+    return f"{'、'.join(roots[:limit])} 等{len(roots)}项"
 
 
 def counts_by(items: Iterable[str]) -> dict[str, int]:

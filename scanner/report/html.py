@@ -93,9 +93,16 @@ class Chart:
                 segments.append({"x": round(x, 1), "width": round(max(span * other / top, 2.0), 1),
                                  "color": "#90a4ae", "title": f"{bar.label} {other}"})
                 x += span * other / top
-            out.append({"y": i * CHART_ROW, "label": bar.label, "segments": segments,
+            out.append({"y": i * CHART_ROW, "label": bar.label, "short": _short(bar.label), "segments": segments,
                         "total": bar.total, "end": round(x + 6, 1)})
         return out
+
+
+def _short(label: str, limit: int = 14) -> str:
+    """A chart label that fits: a path keeps its end (the section), other text its start."""
+    if len(label) <= limit:
+        return label
+    return "…" + label[-(limit - 1) :] if "/" in label else label[: limit - 1] + "…"
 
 
 def _chart(title: str, keyed: Iterable[tuple[str, str]]) -> Chart:
@@ -120,7 +127,11 @@ def _link(value: str) -> dict[str, str | None]:
 
 def _rows(items: list[dict[str, Any]], options: ReportOptions) -> Iterator[dict[str, Any]]:
     """A document's findings as table rows, made while the template writes them (memory stays flat)."""
+    previous = None
     for f in items:
+        remediation = text(f.get("remediation"))
+        # The form convention 同上 ("as above") keeps long, repeated advice from drowning the table.
+        shown, previous = ("同上" if remediation and remediation == previous else remediation), remediation
         yield {
             "severity": text(f.get("severity")),
             "severity_label": severity_label(f.get("severity")),
@@ -130,7 +141,7 @@ def _rows(items: list[dict[str, Any]], options: ReportOptions) -> Iterator[dict[
             "value": show_value(f, options),
             "location": describe_location(f.get("location")),
             "context": text(f.get("context")),
-            "remediation": text(f.get("remediation")),
+            "remediation": shown,
             "audit": audit_label(f.get("audit")),
             "audit_code": text(f.get("audit")),
         }
@@ -157,6 +168,7 @@ def _context(report: dict[str, Any], options: ReportOptions) -> dict[str, Any]:
                 "attachment": index.attachment_name(source),
                 "source": _link(source),
                 "page": _link(page) if page != source else None,
+                "page_label": "页面" if index.is_page(page) else "所在文件",
                 "kind": kind_label(doc.get("kind")),
                 "section": index.section(source),
                 "published": index.meta(source, "published"),
@@ -331,7 +343,7 @@ footer { margin-top: 32px; color: #5f6b7a; font-size: 12px; border-top: 1px soli
 <svg xmlns="http://www.w3.org/2000/svg" role="img" aria-label="{{ chart.title }}" width="{{ chart_width }}" height="{{ chart.height }}" viewBox="0 0 {{ chart_width }} {{ chart.height }}" font-size="13">
 <g transform="translate(0,8)">
 {% for row in chart.rows() %}<g transform="translate(0,{{ row.y }})">
-<text x="{{ chart_label - 8 }}" y="15" text-anchor="end" fill="#1f2933">{{ row.label|truncate(16, true, "…", 0) }}</text>
+<text x="{{ chart_label - 8 }}" y="15" text-anchor="end" fill="#1f2933"><title>{{ row.label }}</title>{{ row.short }}</text>
 {% for seg in row.segments %}<rect x="{{ seg.x }}" y="2" width="{{ seg.width }}" height="18" fill="{{ seg.color }}"><title>{{ seg.title }}</title></rect>
 {% endfor %}<text x="{{ row.end }}" y="15" fill="#1f2933">{{ row.total }}</text>
 </g>
@@ -351,16 +363,16 @@ footer { margin-top: 32px; color: #5f6b7a; font-size: 12px; border-top: 1px soli
 <div class="doc">
 <h3>{{ doc.number }}. <span class="sev {{ doc.severity }}">{{ doc.severity_label }}</span> {{ doc.title }}{% if doc.attachment and doc.attachment != doc.title %} — 附件：{{ doc.attachment }}{% endif %}</h3>
 <div class="links">
-{% if doc.page %}<span>页面：{% if doc.page.href %}<a href="{{ doc.page.href }}">{{ doc.page.text }}</a>{% else %}{{ doc.page.text }}{% endif %}</span>{% endif %}
-<span>{% if doc.page %}附件{% else %}来源{% endif %}：{% if doc.source.href %}<a href="{{ doc.source.href }}">{{ doc.source.text }}</a>{% else %}{{ doc.source.text }}{% endif %}</span>
+{% if doc.page %}<span>{{ doc.page_label }}：{% if doc.page.href %}<a href="{{ doc.page.href }}">{{ doc.page.text }}</a>{% else %}{{ doc.page.text }}{% endif %}</span>{% endif %}
+<span>{% if doc.page and doc.page_label == "页面" %}附件{% elif doc.page %}文件{% else %}来源{% endif %}：{% if doc.source.href %}<a href="{{ doc.source.href }}">{{ doc.source.text }}</a>{% else %}{{ doc.source.text }}{% endif %}</span>
 {% if doc.kind %}<span>类型：{{ doc.kind }}</span>{% endif %}
 {% if doc.section %}<span>栏目：{{ doc.section }}</span>{% endif %}
 {% if doc.published %}<span>发布日期：{{ doc.published }}</span>{% endif %}
 {% for note in doc.notes %}<span>{{ note }}</span>{% endfor %}
 </div>
 <table class="list">
-<colgroup><col style="width:5em"><col style="width:6em"><col style="width:7em"><col style="width:12em"><col style="width:9em"><col><col style="width:22%"><col style="width:6em"></colgroup>
-<thead><tr><th>风险等级</th><th>信息类型</th><th>暴露程度</th><th>脱敏值</th><th>位置</th><th>上下文</th><th>整改措施</th><th>审计状态</th></tr></thead>
+<colgroup><col style="width:5em"><col style="width:6em"><col style="width:7em"><col style="width:12em"><col style="width:9em"><col><col style="width:22%">{% if has_audit %}<col style="width:6em">{% endif %}</colgroup>
+<thead><tr><th>风险等级</th><th>信息类型</th><th>暴露程度</th><th>脱敏值</th><th>位置</th><th>上下文</th><th>整改措施</th>{% if has_audit %}<th>审计状态</th>{% endif %}</tr></thead>
 <tbody>
 {% for f in doc.rows %}<tr>
 <td><span class="sev {{ f.severity }}">{{ f.severity_label }}</span></td>
@@ -370,7 +382,7 @@ footer { margin-top: 32px; color: #5f6b7a; font-size: 12px; border-top: 1px soli
 <td>{{ f.location }}</td>
 <td>{{ f.context }}</td>
 <td>{{ f.remediation }}</td>
-<td class="audit-{{ f.audit_code }}">{{ f.audit }}</td>
+{% if has_audit %}<td class="audit-{{ f.audit_code }}">{{ f.audit }}</td>{% endif %}
 </tr>
 {% endfor %}</tbody>
 </table>
