@@ -76,21 +76,24 @@ class RuleRecognizer(PatternRecognizer):
         if entities and self.rule.entity not in entities:
             return []
         if windows is None:
-            matches: Iterable[regex.Match[str]] = self._combined.finditer(text, timeout=REGEX_TIMEOUT_SECONDS)
+            matches: Iterable[tuple[int, regex.Match[str]]] = (
+                (0, m) for m in self._combined.finditer(text, timeout=REGEX_TIMEOUT_SECONDS))
         else:
-            matches = (m for a, b in windows for m in self._combined.finditer(text, a, b, timeout=REGEX_TIMEOUT_SECONDS))
+            # Look-behinds see before ``a`` (regex semantics); windows start a few characters early.
+            matches = ((0, m) for a, b in windows
+                       for m in self._combined.finditer(text, a, b, timeout=REGEX_TIMEOUT_SECONDS))
         results: list[RecognizerResult] = []
         seen: set[tuple[int, int]] = set()
         try:
-            for m in matches:
-                if m.span() in seen:
-                    continue
-                seen.add(m.span())
-                branch = next(i for i, p in enumerate(self._specs) if m.group(f"p{i}") is not None)
-                spec = self._specs[branch]
+            for offset, m in matches:
                 start, end = m.span("value")
                 if start < 0:
                     continue
+                start, end = start + offset, end + offset
+                if (start, end) in seen:
+                    continue
+                seen.add((start, end))
+                spec = self._specs[self._branch(m)]
                 verdict = self.judge(text[start:end], masked_pattern=spec.masked)
                 if verdict is None:
                     continue
@@ -114,6 +117,9 @@ class RuleRecognizer(PatternRecognizer):
         except TimeoutError:
             log.warning("rule %s: pattern matching timed out; the rest of this text was not checked by it", self.name)
         return results
+
+    def _branch(self, m: regex.Match[str]) -> int:
+        return next(i for i in range(len(self._specs)) if m.group(f"p{i}") is not None)
 
     # our own logic --------------------------------------------------------------------------
     def judge(self, raw: str, *, masked_pattern: bool | None = None) -> tuple[str, str] | None:
