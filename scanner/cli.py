@@ -105,13 +105,50 @@ def _scan(args: argparse.Namespace) -> int:
     started = now_iso()
     jobs = args.jobs if args.jobs > 0 else (os.cpu_count() or 1)
     results = []
-    for result in scan_all(iter_documents(args.paths), Scanner(detector), jobs=jobs):
-        if result.status == "error":
-            print(f"leakscan: 无法检查 {result.source}：{result.reason}", file=sys.stderr)
-        results.append(result)
+    with _Progress(enabled=sys.stderr.isatty() and not args.quiet) as progress:
+        for result in scan_all(iter_documents(args.paths), Scanner(detector), jobs=jobs):
+            if result.status == "error":
+                progress.say(f"leakscan: 无法检查 {result.source}：{result.reason}")
+            results.append(result)
+            progress.advance(result)
     report = build_report(results, started_at=started, random_key=random_key)
     _emit(report, fmt, args)
     return _exit_status(report, args.fail_on)
+
+
+class _Progress:
+    """A live line on a terminal (files, findings, errors); nothing when stderr is not a terminal."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self.files = self.findings = self.errors = 0
+
+    def __enter__(self) -> _Progress:
+        if self.enabled:
+            from rich.console import Console
+            from rich.status import Status
+
+            self.console = Console(stderr=True)
+            self.status = Status("正在检查…", console=self.console)
+            self.status.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.enabled:
+            self.status.stop()
+
+    def say(self, line: str) -> None:
+        if self.enabled:
+            self.console.print(line, highlight=False, markup=False)
+        else:
+            print(line, file=sys.stderr)
+
+    def advance(self, result: Any) -> None:
+        self.files += 1
+        self.findings += len(result.findings)
+        self.errors += result.status == "error"
+        if self.enabled:
+            self.status.update(f"正在检查… 已完成 {self.files} 个文件，发现 {self.findings} 处，出错 {self.errors} 个")
 
 
 def _format(args: argparse.Namespace) -> str:
