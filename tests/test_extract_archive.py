@@ -53,7 +53,8 @@ def _rewrite_names_gbk(raw: bytes) -> bytes:
         name = info.filename.encode("gbk")
         crc = zlib.crc32(data)
         offset = out.tell()
-        out.write(struct.pack("<4s5H3L2H", b"PK\x03\x04", 20, 0, 8, 0, 0x5AC6, crc, len(packed), len(data), len(name), 0))
+        local = struct.pack("<4s5H3L2H", b"PK\x03\x04", 20, 0, 8, 0, 0x5AC6, crc, len(packed), len(data), len(name), 0)
+        out.write(local)
         out.write(name + packed)
         central.write(struct.pack("<4s6H3L5H2L", b"PK\x01\x02", 20, 20, 0, 8, 0, 0x5AC6, crc, len(packed), len(data),
                                   len(name), 0, 0, 0, 0, 0, offset))

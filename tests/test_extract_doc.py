@@ -7,13 +7,13 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from test_extract_docx import BODY, build, p, xml
 
 from scanner.config import Limits
 from scanner.errors import ExtractError, Skip
 from scanner.extract import doc as doc_mod
 from scanner.extract import extract as extract_any
 from scanner.model import Document, Segment
-from test_extract_docx import BODY, build, p, xml
 
 ID_A = "11010519491231002X"  # fake
 ID_B = "440306198512124561"

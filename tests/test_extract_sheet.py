@@ -178,11 +178,12 @@ def test_sheet_xml_with_a_dtd_is_refused_or_unreadable(roster: Path) -> None:
         for info in src.infolist():
             data = src.read(info)
             if info.filename == "xl/worksheets/sheet1.xml":
-                ents = "".join(f'<!ENTITY l{i} "{"&l%d;" % (i - 1) * 10}">' for i in range(1, 10))
+                ents = "".join(f'<!ENTITY l{i} "{f"&l{i - 1};" * 10}">' for i in range(1, 10))
                 data = (
                     f'<?xml version="1.0"?><!DOCTYPE w [<!ENTITY l0 "lol">{ents}]>'
                     '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
-                    '<sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>&l9;</t></is></c></row></sheetData></worksheet>'
+                    '<sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>&l9;</t></is></c></row></sheetData>'
+                    "</worksheet>"
                 ).encode()
             out.writestr(info, data)
     doc = Document(source="laughs.xlsx", data=buf.getvalue())

@@ -52,7 +52,8 @@ def check_member(info: zipfile.ZipInfo, limits: Limits) -> None:
             f"疑似压缩炸弹：成员文件解压后 {info.file_size // (1 << 20)} MB，超过上限 "
             f"{limits.max_member_bytes // (1 << 20)} MB"
         )
-    if info.compress_type != zipfile.ZIP_STORED and info.compress_size > info.file_size + _LIE_SLACK + info.file_size // 100:
+    lie_bound = info.file_size + _LIE_SLACK + info.file_size // 100
+    if info.compress_type != zipfile.ZIP_STORED and info.compress_size > lie_bound:
         raise ExtractError("疑似压缩炸弹：成员文件声明的大小与压缩数据不符")
     if info.file_size > RATIO_FLOOR_BYTES and info.file_size > limits.max_ratio * max(info.compress_size, 1):
         raise ExtractError(

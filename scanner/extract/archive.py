@@ -168,7 +168,8 @@ def _check_declared(sizes: list[tuple[int, int | None]], archive_size: int, limi
     for size, packed in sizes:
         if size > limits.max_member_bytes:
             raise ExtractError(
-                f"疑似压缩炸弹：成员文件解压后 {size // (1 << 20)} MB，超过上限 {limits.max_member_bytes // (1 << 20)} MB"
+                f"疑似压缩炸弹：成员文件解压后 {size // (1 << 20)} MB，"
+                f"超过上限 {limits.max_member_bytes // (1 << 20)} MB"
             )
         if packed is not None and size > _RATIO_FLOOR and size > limits.max_ratio * max(packed, 1):
             raise ExtractError(f"疑似压缩炸弹：成员文件压缩比超过 {limits.max_ratio:.0f} 倍")

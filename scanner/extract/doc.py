@@ -14,6 +14,7 @@ With neither installed the document is skipped with a reason that says what to i
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -41,13 +42,8 @@ _LONG_DIGITS = re.compile(r"\d{6}")
 
 def available() -> list[str]:
     """The converters installed on this machine, in order of preference."""
-    found = []
-    for name in CONVERTERS:
-        if name == "soffice" and _soffice() is not None:
-            found.append(name)
-        elif name == "antiword" and shutil.which("antiword"):
-            found.append(name)
-    return found
+    installed = {"soffice": _soffice() is not None, "antiword": shutil.which("antiword") is not None}
+    return [name for name in CONVERTERS if installed.get(name)]
 
 
 def _soffice() -> str | None:
@@ -110,10 +106,8 @@ def _run(cmd: list[str], limits: Limits, env: dict[str, str] | None = None) -> s
     try:
         out, err = proc.communicate(timeout=limits.seconds_per_document)
     except subprocess.TimeoutExpired as exc:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
         proc.communicate()
         raise ExtractError(_TIMEOUT) from exc
     return subprocess.CompletedProcess(cmd, proc.returncode, out, err)

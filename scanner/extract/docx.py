@@ -29,7 +29,9 @@ _NAMESPACES = (
     "http://purl.oclc.org/ooxml/wordprocessingml/main",  # Strict OOXML
 )
 _MC = "http://schemas.openxmlformats.org/markup-compatibility/2006"
-_REL_DOC = re.compile(rb'Type="[^"]*/officeDocument"[^>]*Target="([^"]+)"|Target="([^"]+)"[^>]*Type="[^"]*/officeDocument"')
+_REL_DOC = re.compile(
+    rb'Type="[^"]*/officeDocument"[^>]*Target="([^"]+)"|Target="([^"]+)"[^>]*Type="[^"]*/officeDocument"'
+)
 _LONG_DIGITS = re.compile(r"\d{6}")
 
 #: Part file name patterns (under word/) → the part name an officer reads.
@@ -182,9 +184,8 @@ def _walk(stream: object, part: str) -> Iterator[Segment]:
             table = tables[-1]
             text = "\n".join(table.cell or []).strip("\n")
             table.cell = None
-            if table.row == 1:
-                if text.strip() and not _LONG_DIGITS.search(text):
-                    table.headers[table.cell_column] = text.strip()
+            if table.row == 1 and text.strip() and not _LONG_DIGITS.search(text):
+                table.headers[table.cell_column] = text.strip()
             if text.strip():
                 yield Segment(
                     text,

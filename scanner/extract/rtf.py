@@ -30,13 +30,14 @@ _TOKEN = re.compile(
 _BRACES = re.compile(r"\\[\\{}]|[{}]|\\bin(-?\d+) ?")
 
 #: Destinations whose content is not document text (and may be huge: pictures, objects, themes).
-_SKIP = frozenset(
-    """fonttbl colortbl stylesheet info pict object objdata objclass objname themedata colorschememapping
-    datastore latentstyles listtable listoverridetable rsidtbl generator xmlnstbl fldinst filetbl revtbl
-    pgptbl protusertbl mmathPr bkmkstart bkmkend atnid atnauthor atndate atnref atntime atnicn atnparent
-    sp sn sv shprslt nonshppict blipuid field_unused wgrffmtfilter pntext pntxta pntxtb listtext
-    template userprops docvar xform password passwordhash writereservation""".split()
-)
+_SKIP = frozenset((
+    "fonttbl", "colortbl", "stylesheet", "info", "pict", "object", "objdata", "objclass", "objname", "themedata",
+    "colorschememapping", "datastore", "latentstyles", "listtable", "listoverridetable", "rsidtbl", "generator",
+    "xmlnstbl", "fldinst", "filetbl", "revtbl", "pgptbl", "protusertbl", "mmathPr", "bkmkstart", "bkmkend",
+    "atnid", "atnauthor", "atndate", "atnref", "atntime", "atnicn", "atnparent", "sp", "sn", "sv", "shprslt",
+    "nonshppict", "blipuid", "wgrffmtfilter", "pntext", "pntxta", "pntxtb", "listtext", "template", "userprops",
+    "docvar", "xform", "password", "passwordhash", "writereservation",
+))
 #: ``{\\*\\name ...}`` destinations that do hold document text: comments and shape (text box) text.
 _KEEP_STARRED = frozenset({"annotation", "shpinst", "shptxt", "do", "dptxbxtext"})
 _BREAKS = {"par": "\n", "line": "\n", "sect": "\n", "page": "\n", "row": "\n", "cell": "\t", "nestcell": "\t",

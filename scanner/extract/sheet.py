@@ -174,7 +174,7 @@ def _sheet(workbook: pc.CalamineWorkbook, name: str) -> Iterator[Segment]:
                 headers = [t.strip() for t in texts] + [""]
             continue
         row_text = str(row_number)
-        for value, letter, column, header in zip(values, letters, columns, headers):
+        for value, letter, column, header in zip(values, letters, columns, headers, strict=False):
             kind = type(value)
             if kind is str:
                 if not value or value.isspace():
