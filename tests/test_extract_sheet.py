@@ -13,6 +13,7 @@ import xlsxwriter
 from scanner.config import Limits
 from scanner.errors import ExtractError
 from scanner.extract import extract as extract_any
+from scanner.extract import sheet as sheet_mod
 from scanner.extract.sheet import column_letters, extract, format_number
 from scanner.model import Document, Segment
 
@@ -30,6 +31,14 @@ def cells(doc: Document, limits: Limits | None = None) -> dict[str, Segment]:
     return out
 
 
+@pytest.fixture(params=["calamine", "stream"])
+def reader(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Run a test through calamine and through the streaming reader used for huge workbooks."""
+    if request.param == "stream":
+        monkeypatch.setattr(sheet_mod, "STREAM_THRESHOLD_BYTES", -1)
+    return request.param
+
+
 @pytest.fixture()
 def roster(tmp_path: Path) -> Path:
     path = tmp_path / "低保名单.xlsx"
@@ -45,6 +54,12 @@ def roster(tmp_path: Path) -> Path:
     ws.write_string("C6", ID_TEXT)
     ws.write_number("B6", 2.5)
     ws.write_string("D6", "   ")  # blank to the eye: no segment
+    bold = wb.add_format({"bold": True})
+    ws.write_rich_string("A7", "王", bold, "敏", "（已迁出）")
+    ws.write_datetime("D7", dt.datetime(2023, 5, 6, 14, 30), wb.add_format({"num_format": "yyyy-mm-dd hh:mm"}))
+    ws.write_formula("B7", '="139"&"98765432"', None, "13998765432")
+    ws.write_boolean("E7", True)
+    ws.write_formula("F7", "=1/0", None, "#DIV/0!")
     wb.add_worksheet("空表")
     other = wb.add_worksheet("附表")
     other.write("D4", "车牌")
@@ -54,7 +69,7 @@ def roster(tmp_path: Path) -> Path:
     return path
 
 
-def test_xlsx_cells_have_address_header_and_readable_numbers(roster: Path) -> None:
+def test_xlsx_cells_have_address_header_and_readable_numbers(roster: Path, reader: str) -> None:
     got = cells(Document(source=str(roster), path=roster, name=roster.name))
     id_cell = got["Sheet1!C5"]
     assert id_cell.text == "340823199001011***"
@@ -73,6 +88,10 @@ def test_xlsx_cells_have_address_header_and_readable_numbers(roster: Path) -> No
     assert got["附表!D6"].text == "皖A·12345"
     assert got["附表!D6"].header == "车牌"
     assert not any(key.startswith("空表") for key in got)
+    assert got["Sheet1!A7"].text == "王敏（已迁出）"
+    assert got["Sheet1!B7"].text == "13998765432"
+    assert got["Sheet1!D7"].text == "2023-05-06T14:30:00"
+    assert got["Sheet1!E7"].text == "TRUE"
 
 
 def test_xlsx_from_bytes_and_through_the_registry(roster: Path) -> None:
@@ -93,7 +112,7 @@ def test_number_formatting() -> None:
     assert [column_letters(i) for i in (0, 25, 26, 701, 702)] == ["A", "Z", "AA", "ZZ", "AAA"]
 
 
-def test_data_row_never_becomes_a_header(tmp_path: Path) -> None:
+def test_data_row_never_becomes_a_header(tmp_path: Path, reader: str) -> None:
     path = tmp_path / "no-header.xlsx"
     wb = xlsxwriter.Workbook(str(path))
     ws = wb.add_worksheet("名单")
@@ -155,7 +174,7 @@ def test_ods(tmp_path: Path) -> None:
     assert got["C2"].text == "13812345678" and got["C2"].header == "手机"
 
 
-def test_empty_workbook_yields_nothing(tmp_path: Path) -> None:
+def test_empty_workbook_yields_nothing(tmp_path: Path, reader: str) -> None:
     path = tmp_path / "empty.xlsx"
     wb = xlsxwriter.Workbook(str(path))
     wb.add_worksheet()
@@ -163,14 +182,14 @@ def test_empty_workbook_yields_nothing(tmp_path: Path) -> None:
     assert cells(Document(source=str(path), path=path)) == {}
 
 
-def test_truncated_and_garbage_files_are_errors(roster: Path) -> None:
+def test_truncated_and_garbage_files_are_errors(roster: Path, reader: str) -> None:
     data = roster.read_bytes()
     for bad in (data[: len(data) // 2], b"PK\x03\x04" + b"\x00" * 200):
         with pytest.raises(ExtractError, match="损坏"):
             list(extract(Document(source="bad.xlsx", data=bad, name="bad.xlsx"), Limits()))
 
 
-def test_sheet_xml_with_a_dtd_is_refused_or_unreadable(roster: Path) -> None:
+def test_sheet_xml_with_a_dtd_is_refused_or_unreadable(roster: Path, reader: str) -> None:
     # Replace the sheet with a billion-laughs payload; calamine must not expand it into memory.
     src = zipfile.ZipFile(roster)
     buf = io.BytesIO()
@@ -187,6 +206,10 @@ def test_sheet_xml_with_a_dtd_is_refused_or_unreadable(roster: Path) -> None:
                 ).encode()
             out.writestr(info, data)
     doc = Document(source="laughs.xlsx", data=buf.getvalue())
+    if reader == "stream":
+        with pytest.raises(ExtractError, match="DTD"):
+            list(extract(doc, Limits()))
+        return
     try:
         texts = [s.text for s in extract(doc, Limits())]
     except ExtractError:
@@ -194,7 +217,7 @@ def test_sheet_xml_with_a_dtd_is_refused_or_unreadable(roster: Path) -> None:
     assert all(len(t) < 10_000 for t in texts)
 
 
-def test_zip_bomb_is_refused_before_reading(roster: Path) -> None:
+def test_zip_bomb_is_refused_before_reading(roster: Path, reader: str) -> None:
     src = zipfile.ZipFile(roster)
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as out:
@@ -207,7 +230,7 @@ def test_zip_bomb_is_refused_before_reading(roster: Path) -> None:
         list(extract(Document(source="bomb.xlsx", data=buf.getvalue()), Limits(max_member_bytes=1 << 20)))
 
 
-def test_password_protected_xlsx(roster: Path, tmp_path: Path) -> None:
+def test_password_protected_xlsx(roster: Path, tmp_path: Path, reader: str) -> None:
     ooxml = pytest.importorskip("msoffcrypto.format.ooxml", reason="msoffcrypto-tool (test-only) encrypts the fixture")
     out = io.BytesIO()
     with roster.open("rb") as fh:
@@ -217,3 +240,51 @@ def test_password_protected_xlsx(roster: Path, tmp_path: Path) -> None:
     assert kind == "xlsx"
     with pytest.raises(ExtractError, match="表格文件已加密，无法读取"):
         list(items)
+
+
+def test_hand_written_workbook_prefixes_missing_refs_and_phonetics(reader: str) -> None:
+    main = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+    rel = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+    parts = {
+        "[Content_Types].xml": (
+            '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+            '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+            '<Default Extension="xml" ContentType="application/xml"/>'
+            '<Override PartName="/xl/workbook.xml" '
+            'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
+            '<Override PartName="/xl/worksheets/s1.xml" '
+            'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/></Types>'
+        ),
+        "_rels/.rels": (
+            '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+            f'<Relationship Id="r1" Type="{rel}/officeDocument" Target="xl/workbook.xml"/></Relationships>'
+        ),
+        "xl/workbook.xml": (
+            f'<x:workbook xmlns:x="{main}" xmlns:r="{rel}"><x:sheets>'
+            '<x:sheet name="名册" sheetId="1" r:id="rId1"/></x:sheets></x:workbook>'
+        ),
+        "xl/_rels/workbook.xml.rels": (
+            '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+            f'<Relationship Id="rId1" Type="{rel}/worksheet" Target="/xl/worksheets/s1.xml"/></Relationships>'
+        ),
+        "xl/worksheets/s1.xml": (
+            f'<x:worksheet xmlns:x="{main}"><x:sheetData>'
+            '<x:row r="2"><x:c t="inlineStr"><x:is><x:t>姓名</x:t></x:is></x:c>'
+            '<x:c t="inlineStr"><x:is><x:t>身份证号</x:t></x:is></x:c></x:row>'
+            '<x:row><x:c t="inlineStr"><x:is><x:r><x:t>张</x:t></x:r><x:r><x:t>伟</x:t></x:r>'
+            "<x:rPh sb=\"0\" eb=\"1\"><x:t>zhang</x:t></x:rPh></x:is></x:c>"
+            f'<x:c><x:v>{float(ID_NUMBER)!r}</x:v></x:c></x:row>'
+            "</x:sheetData></x:worksheet>"
+        ),
+    }
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, text in parts.items():
+            zf.writestr(name, text.encode())
+    got = cells(Document(source="hand.xlsx", data=buf.getvalue()))
+    assert {k: (v.text, v.header) for k, v in got.items()} == {
+        "名册!A2": ("姓名", ""),
+        "名册!B2": ("身份证号", ""),
+        "名册!A3": ("张伟", "姓名"),
+        "名册!B3": ("340823199001011***", "身份证号"),
+    }
