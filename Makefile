@@ -19,9 +19,8 @@ $(STAMP): pyproject.toml
 
 demo: $(STAMP)
 	@mkdir -p out
-	-$(VENV)/bin/leakscan scan samples/ --format json --output out/samples-report.json --key demo-key
-	-$(VENV)/bin/leakscan scan samples/ --format table --key demo-key
-	@echo "JSON report: out/samples-report.json"
+	@# Exit status 1 means "findings": expected on the samples, so the demo does not fail on it.
+	$(VENV)/bin/leakscan scan samples/ --output out/samples-report.json --key demo-key || [ $$? -eq 1 ]
 
 sysdeps:
 	@bash .ci/sysdeps.sh
