@@ -139,3 +139,9 @@ def test_parse_antiword_output() -> None:
         (ID_B, 4, 2, "身份证号"),
         ("正文 13812345678", 5, None, ""),
     ]
+
+
+@needs_soffice
+def test_bytes_decide_the_kind_not_the_name(doc_file: Path) -> None:
+    kind, _ = extract_any(Document(source="download.jsp?id=9", data=doc_file.read_bytes(), name="名单.xls"), Limits())
+    assert kind == "doc"
