@@ -134,7 +134,8 @@ def _zip_kind(doc: Document) -> str:
             if "xl/workbook.xml" in names:
                 return "xlsx"
             if "[Content_Types].xml" in names:
-                types = zf.read("[Content_Types].xml")[:65536]
+                with zf.open("[Content_Types].xml") as part:  # never read a whole (maybe huge) member
+                    types = part.read(65536)
                 if b"wordprocessingml.document.main" in types:
                     return "docx"
                 if b"spreadsheetml.sheet.main" in types or b"ms-excel.sheet.macroEnabled.main" in types:
@@ -142,12 +143,13 @@ def _zip_kind(doc: Document) -> str:
             if "OFD.xml" in names or any(n.lower() == "ofd.xml" for n in names):
                 return "ofd"
             if "mimetype" in names:
-                mime = zf.read("mimetype")[:100]
+                with zf.open("mimetype") as part:
+                    mime = part.read(100)
                 if b"opendocument.spreadsheet" in mime:
                     return "ods"
                 if b"opendocument.text" in mime:
                     return "odt"
-    except (zipfile.BadZipFile, OSError, ValueError, KeyError):
+    except (zipfile.BadZipFile, OSError, ValueError, KeyError, RuntimeError, NotImplementedError, EOFError):
         hint = ext_kind(doc.name or doc.source)
         return hint if hint in ("docx", "xlsx", "ods", "ofd") else "zip"
     return "zip"
