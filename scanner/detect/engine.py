@@ -50,9 +50,13 @@ _DIGIT_RUN = regex.compile(r"[0-9*xX×][0-9*xX× \-]{9,}")
 _BEFORE, _AFTER = 8, 4
 
 
-def _digit_windows(text: str) -> list[tuple[int, int]]:
+def _digit_windows(text: str) -> list[tuple[int, int, int]]:
+    """(start, end, digits-and-masks count) of every run a digit-anchored match could lie in."""
     n = len(text)
-    return [(max(0, m.start() - _BEFORE), min(n, m.end() + _AFTER)) for m in _DIGIT_RUN.finditer(text)]
+    return [
+        (max(0, m.start() - _BEFORE), min(n, m.end() + _AFTER), len(m.group()) - m.group().count(" ") - m.group().count("-"))
+        for m in _DIGIT_RUN.finditer(text)
+    ]
 
 
 def fold(text: str) -> str:
@@ -104,7 +108,10 @@ class Detector:
         per_segment: dict[int, list[_Candidate]] = {}
         windows = _digit_windows(joined) if self._anchored else None
         for rec in self.recognizers:
-            for res in rec.analyze(joined, windows=windows if rec.rule.anchor == "digit-run" else None):
+            rule_windows = None
+            if windows is not None and rec.rule.anchor == "digit-run":
+                rule_windows = [(a, b) for a, b, digits in windows if digits >= rec.rule.anchor_min_digits]
+            for res in rec.analyze(joined, windows=rule_windows):
                 i = bisect_right(starts, res.start) - 1
                 base = starts[i]
                 text = texts[i]

@@ -65,6 +65,7 @@ class Rule:
     negatives: tuple[Example, ...]
     file: str
     anchor: str | None = None
+    anchor_min_digits: int = 10
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -188,6 +189,9 @@ def parse_rule(data: Any, file: str) -> Rule:
     anchor = data.get("anchor")
     if anchor not in (None, "digit-run"):
         raise RuleError(file, "anchor", "只能是 digit-run 或不填")
+    min_digits = data.get("anchor_min_digits", 10)
+    if not isinstance(min_digits, int) or not 10 <= min_digits <= 64:
+        raise RuleError(file, "anchor_min_digits", "应为 10–64 的整数（号码本身的数字和遮盖符个数）")
     priority = data.get("priority", 10)
     if not isinstance(priority, int):
         raise RuleError(file, "priority", "应为整数")
@@ -213,6 +217,7 @@ def parse_rule(data: Any, file: str) -> Rule:
         negatives=tuple(negatives),
         file=file,
         anchor=anchor,
+        anchor_min_digits=min_digits,
     )
 
 
