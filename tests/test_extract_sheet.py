@@ -288,3 +288,25 @@ def test_hand_written_workbook_prefixes_missing_refs_and_phonetics(reader: str) 
         "名册!A3": ("张伟", "姓名"),
         "名册!B3": ("340823199001011***", "身份证号"),
     }
+
+
+def test_min_cell_chars_drops_only_cells_too_short_to_hold_a_value(roster: Path, reader: str) -> None:
+    from dataclasses import dataclass
+
+    @dataclass(frozen=True)
+    class ShortCellLimits(Limits):
+        min_cell_chars: int = 7
+
+    got = cells(Document(source=str(roster), path=roster), ShortCellLimits())
+    assert {k: v.text for k, v in got.items() if k.startswith("Sheet1!")} == {
+        "Sheet1!A1": "2023年城乡低保对象名单",
+        "Sheet1!B5": "13812345678",
+        "Sheet1!C5": "340823199001011***",
+        "Sheet1!D5": "2023-05-06",
+        "Sheet1!C6": ID_TEXT,
+        "Sheet1!A7": "王敏（已迁出）",
+        "Sheet1!B7": "13998765432",
+        "Sheet1!D7": "2023-05-06T14:30:00",
+    }
+    assert got["Sheet1!C5"].header == "身份证号"
+    assert got["附表!D6"].text == "皖A·12345"

@@ -8,6 +8,10 @@ time. calamine holds one sheet's values in memory (~1.8× the sheet XML), so an 
 worksheets unpack beyond :data:`STREAM_THRESHOLD_BYTES` is streamed through expat instead: flat
 memory, about half the speed.
 
+``Limits.min_cell_chars`` (read if the field exists; default 1, i.e. every cell) drops cells whose
+text is shorter: 7 loses nothing the current rules can match (the shortest is a plate, 皖A12345) and
+saves a third of the time on typical sheets.
+
 Numbers are written the way a person reads them: ``13812345678``, not ``1.3812345678e10``. An
 integral number of 16 or more digits has lost its tail in the file itself (Excel keeps 15
 significant digits), so the lost digits are written as ``*``: ``340823199001011***``. The leak is
@@ -124,11 +128,12 @@ def _is_encrypted_ooxml(doc: Document) -> bool:
 
 def extract(doc: Document, limits: Limits) -> Iterator[Segment]:
     """Yield one Segment per non-empty cell of every worksheet, in sheet and row order."""
+    min_chars = max(1, int(getattr(limits, "min_cell_chars", 1)))
     head = doc.read(8)
     if head.startswith(OLE_MAGIC) and _is_encrypted_ooxml(doc):
         raise ExtractError(_ENCRYPTED)
     if head.startswith(b"PK") and _worksheet_bytes(doc, limits) > STREAM_THRESHOLD_BYTES:
-        yield from _stream_xlsx(doc, limits)
+        yield from _stream_xlsx(doc, limits, min_chars)
         return
     workbook = _open(doc)
     with workbook:
@@ -139,10 +144,10 @@ def extract(doc: Document, limits: Limits) -> Iterator[Segment]:
         for meta in metas:
             if meta.typ not in (pc.SheetTypeEnum.WorkSheet, pc.SheetTypeEnum.MacroSheet):
                 continue
-            yield from _sheet(workbook, meta.name)
+            yield from _sheet(workbook, meta.name, min_chars)
 
 
-def _sheet(workbook: pc.CalamineWorkbook, name: str) -> Iterator[Segment]:
+def _sheet(workbook: pc.CalamineWorkbook, name: str, min_chars: int) -> Iterator[Segment]:
     try:
         sheet = workbook.get_sheet_by_name(name)
     except pc.PasswordError as exc:
@@ -166,6 +171,7 @@ def _sheet(workbook: pc.CalamineWorkbook, name: str) -> Iterator[Segment]:
     row_number = 0
     seg = Segment
     loc = Location
+    small = 10.0 ** (min_chars - 1) if min_chars > 1 else 0.0  # whole numbers below have fewer digits
     for values in sheet.iter_rows():
         row_number += 1
         if row_number == 1 and col0 and end is not None and len(values) == end[1] + 1:
@@ -179,7 +185,7 @@ def _sheet(workbook: pc.CalamineWorkbook, name: str) -> Iterator[Segment]:
             if any(t.strip() for t in texts):
                 scanned += 1
             for i, text in enumerate(texts):
-                if text and not text.isspace():
+                if len(text) >= min_chars and not text.isspace():
                     yield seg(text, loc(None, name, f"{letters[i]}{row_number}", None, None, row_number, columns[i]))
             if _looks_like_header(texts):
                 found_header = True
@@ -189,13 +195,22 @@ def _sheet(workbook: pc.CalamineWorkbook, name: str) -> Iterator[Segment]:
         for value, letter, column, header in zip(values, letters, columns, headers, strict=False):
             kind = type(value)
             if kind is str:
-                if not value or value.isspace():
+                if len(value) < min_chars or value.isspace():
                     continue
                 text = value
             elif kind is float:
-                text = str(int(value)) if value.is_integer() and -1e15 < value < 1e15 else format_number(value)
+                if value.is_integer():
+                    if 0 <= value < small:  # fewer than min_chars digits
+                        continue
+                    text = str(int(value)) if -1e15 < value < 1e15 else format_number(value)
+                else:
+                    text = format_number(value)
+                if len(text) < min_chars:
+                    continue
             else:
                 text = format_cell(value)
+                if len(text) < min_chars:
+                    continue
             yield seg(text, loc(None, name, letter + row_text, None, None, row_number, column), header)
 
 
@@ -352,7 +367,7 @@ def _excel_date(serial: float, date1904: bool) -> str:
     return moment.isoformat()
 
 
-def _stream_xlsx(doc: Document, limits: Limits) -> Iterator[Segment]:
+def _stream_xlsx(doc: Document, limits: Limits, min_chars: int = 1) -> Iterator[Segment]:
     with open_zip(doc, "表格文件") as zf:
         check_office_zip(zf, limits, "表格文件")
         workbook = "xl/workbook.xml"
@@ -380,7 +395,7 @@ def _stream_xlsx(doc: Document, limits: Limits) -> Iterator[Segment]:
         for name, target in sheets:
             try:
                 with zf.open(target) as stream:
-                    yield from _emit(name, _stream_rows(stream, shared, dates, date1904))
+                    yield from _emit(name, _stream_rows(stream, shared, dates, date1904), min_chars)
             except zipfile.BadZipFile as exc:
                 raise ExtractError(_CORRUPT) from exc
 
@@ -476,7 +491,7 @@ def _column_number(letters: str) -> int:
     return number
 
 
-def _emit(name: str, rows: Iterator[tuple[int, list[tuple[int, str]]]]) -> Iterator[Segment]:
+def _emit(name: str, rows: Iterator[tuple[int, list[tuple[int, str]]]], min_chars: int = 1) -> Iterator[Segment]:
     headers: dict[int, str] = {}
     found = False
     scanned = 0
@@ -486,6 +501,8 @@ def _emit(name: str, rows: Iterator[tuple[int, list[tuple[int, str]]]]) -> Itera
         if not found and scanned < _HEADER_SCAN_ROWS:
             scanned += 1
             for column, text in cells:
+                if len(text) < min_chars:
+                    continue
                 letter = letters.get(column) or letters.setdefault(column, column_letters(column - 1))
                 yield Segment(text, Location(None, name, letter + row_text, None, None, row_number, column))
             if _looks_like_header([text for _, text in cells]):
@@ -493,6 +510,8 @@ def _emit(name: str, rows: Iterator[tuple[int, list[tuple[int, str]]]]) -> Itera
                 headers = {column: text.strip() for column, text in cells}
             continue
         for column, text in cells:
+            if len(text) < min_chars:
+                continue
             letter = letters.get(column) or letters.setdefault(column, column_letters(column - 1))
             yield Segment(
                 text, Location(None, name, letter + row_text, None, None, row_number, column), headers.get(column, "")
