@@ -11,6 +11,7 @@ import csv
 import io
 import json
 import os
+import re
 import shutil
 import struct
 import subprocess
@@ -148,6 +149,8 @@ def test_xlsx_workbook(report: dict[str, Any]) -> None:
         sheet1 = zf.read("xl/worksheets/sheet1.xml").decode()
         styles = zf.read("xl/styles.xml").decode()
     assert 'state="frozen"' in sheet1 and "<autoFilter" in sheet1 and "<cols>" in sheet1
+    assert 'orientation="landscape"' in sheet1 and 'fitToHeight="0"' in sheet1
+    assert 'customHeight="1"' in sheet1  # wrapped rows get a height (constant_memory cannot autofit)
     assert "C62828" in styles.upper()  # the high-severity fill
 
 
@@ -490,3 +493,16 @@ def test_scope_of_a_folder_scan() -> None:
     ]
     report["findings"] = []
     assert "site（共4个文件）" in render(report, "html").decode("utf-8")
+
+
+def test_xlsx_long_detail_sheet_uses_one_default_row_height(report: dict[str, Any], monkeypatch) -> None:
+    import scanner.report.xlsx as xlsx_report
+
+    monkeypatch.setattr(xlsx_report, "ROW_HEIGHT_LIMIT", 1)
+    with zipfile.ZipFile(io.BytesIO(render(report, "xlsx"))) as zf:
+        details = zf.read("xl/worksheets/sheet2.xml").decode()
+        summary = zf.read("xl/worksheets/sheet1.xml").decode()
+    assert '<sheetFormatPr defaultRowHeight="42"' in details
+    assert details.count("<row ") == 1 + len(report["findings"])
+    assert set(re.findall(r'<row r="\d+" ht="([\d.]+)"', details)) == {"42"}  # no row sized on its own
+    assert len(set(re.findall(r'<row r="\d+" ht="([\d.]+)"', summary))) > 1

@@ -13,6 +13,7 @@ available, hence the fixed column widths below.
 from __future__ import annotations
 
 import contextlib
+import math
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, BinaryIO
@@ -95,29 +96,52 @@ FIXED_COLUMNS: list[tuple[str, float]] = [
 MAX_CELL = 32_000
 MAX_LINKS = 65_000
 MAX_URL = 2_000
+LINE_HEIGHT = 14.0  # points per line of 10-point text
+MAX_LINES = 12
+DEFAULT_ROW_HEIGHT = 42.0  # three lines, for sheets too long to size row by row
+ROW_HEIGHT_LIMIT = 20_000  # rows up to which each row of the 明细 sheet is sized to its text
 
 
 class _Sheet:
     """A worksheet written row by row (what constant_memory mode requires)."""
 
-    def __init__(self, book: _Book, name: str, columns: Sequence[tuple[str, float]]) -> None:
+    def __init__(
+        self, book: _Book, name: str, columns: Sequence[tuple[str, float]], *, row_heights: bool = True
+    ) -> None:
         self.ws: Worksheet = book.wb.add_worksheet(name)
+        # XlsxWriter keeps every set_row() until the end, so a huge sheet gets one default height instead.
+        self.row_heights = row_heights
+        if not row_heights:
+            self.ws.set_default_row(DEFAULT_ROW_HEIGHT)
         self.book = book
         self.row = 0
         self.links = 0
         self.ncols = len(columns)
-        for col, (_, width) in enumerate(columns):
+        self.widths = [width for _, width in columns]
+        for col, width in enumerate(self.widths):
             self.ws.set_column(col, col, width)
         self.ws.freeze_panes(1, 0)
+        # Printed: A4 landscape, all columns on one page width, the header row on every page.
+        self.ws.set_paper(9)
+        self.ws.set_landscape()
+        self.ws.fit_to_pages(1, 0)
+        self.ws.repeat_rows(0)
         self.put([title for title, _ in columns], header=True)
 
-    def put(self, cells: Sequence[Any], *, header: bool = False, severities: dict[int, str] | None = None) -> None:
-        """Write the next row; ``severities`` maps a column to the severity whose colour it gets."""
+    def put(self, cells: Sequence[Any], *, header: bool = False, styles: dict[int, str] | None = None) -> None:
+        """Write the next row; ``styles`` maps a column to a named style (a severity, or ``fixed``)."""
         fmt = self.book.header if header else self.book.cell
+        # Neither Excel nor WPS grows a row for wrapped text written this way; set the height now,
+        # before the row is flushed (constant_memory).
+        lines = 1
+        if self.row_heights or header:
+            lines = max((_lines(text(v), w) for v, w in zip(cells, self.widths, strict=False)), default=1)
+        if lines > 1:
+            self.ws.set_row(self.row, min(lines, MAX_LINES) * LINE_HEIGHT)
         for col, value in enumerate(cells):
             cell_fmt = fmt
-            if severities and col in severities and severities[col] in self.book.severity:
-                cell_fmt = self.book.severity[severities[col]]
+            if styles and styles.get(col) in self.book.styles:
+                cell_fmt = self.book.styles[styles[col]]
             if isinstance(value, int) and not isinstance(value, bool):
                 self.ws.write_number(self.row, col, value, self.book.number if not header else fmt)
             elif isinstance(value, _Link) and self.links < MAX_LINKS and len(value.url) <= MAX_URL:
@@ -131,6 +155,22 @@ class _Sheet:
     def close(self) -> None:
         """Add the autofilter over what was written."""
         self.ws.autofilter(0, 0, max(self.row - 1, 0), self.ncols - 1)
+
+
+def _lines(value: str, width: float) -> int:
+    """About how many lines ``value`` wraps to in a column ``width`` characters wide.
+
+    CJK characters are two columns wide and three UTF-8 bytes long, so the byte length gives
+    the display width without looking at each character.
+    """
+    if not value:
+        return 1
+    usable = max(width - 1, 1)
+    total = 0
+    for part in value.split("\n"):
+        units = (len(part) + len(part.encode("utf-8"))) / 2
+        total += max(1, math.ceil(units / usable))
+    return total
 
 
 class _Link(str):
@@ -166,13 +206,14 @@ class _Book:
         self.cell = self.wb.add_format(base)
         self.number = self.wb.add_format({**base, "align": "center"})
         self.link = self.wb.add_format({**base, "font_color": "#1a56a8", "underline": 1})
-        self.severity: dict[str, Format] = {
+        self.styles: dict[str, Format] = {
             name: self.wb.add_format(
                 {**base, "bold": True, "align": "center", "bg_color": color,
                  "font_color": "#000000" if name == "low" else "#FFFFFF"}
             )
             for name, color in SEVERITY_COLORS.items()
         }
+        self.styles["fixed"] = self.wb.add_format({**base, "bg_color": "#DFF0D8", "font_color": "#2E6B30"})
 
 
 def _url_cell(value: str) -> Any:
@@ -205,7 +246,7 @@ def _summary(book: _Book, report: dict[str, Any], index: DocIndex, findings: lis
                 group.status(),
                 "；".join(notes),
             ],
-            severities={11: group.severity},
+            styles={11: group.severity},
         )
     for source, entity, count, samples in group_fixed(fixed_of(report)):
         number += 1
@@ -227,7 +268,8 @@ def _summary(book: _Book, report: dict[str, Any], index: DocIndex, findings: lis
                 "",
                 remediation_status("fixed"),
                 "上次检查发现，本次检查已不存在",
-            ]
+            ],
+            styles={14: "fixed"},
         )
     sheet.close()
 
@@ -237,11 +279,11 @@ def _details(
 ) -> None:
     headers = FINDING_HEADERS + ([VALUE_HEADER] if with_value else [])
     widths = DETAIL_WIDTHS[: len(headers)]
-    sheet = _Sheet(book, "明细", list(zip(headers, widths, strict=True)))
+    sheet = _Sheet(book, "明细", list(zip(headers, widths, strict=True)), row_heights=len(findings) <= ROW_HEIGHT_LIMIT)
     for number, finding in enumerate(findings, 1):
         # Plain text, not hyperlinks: XlsxWriter keeps every link of a sheet in memory until the end.
         cells = finding_cells(number, finding, options, with_value=with_value)
-        sheet.put(cells, severities={1: text(finding.get("severity"))})
+        sheet.put(cells, styles={1: text(finding.get("severity"))})
     sheet.close()
 
 
