@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections import Counter
 
 import pytest
@@ -14,10 +15,8 @@ REQUIRED = {"CN_ID_CARD", "CN_MOBILE", "CN_LICENSE_PLATE"}
 
 
 @pytest.fixture(scope="module")
-def report(tmp_path_factory, monkeypatch_module=None):
+def report(tmp_path_factory):
     out = tmp_path_factory.mktemp("samples") / "r.json"
-    import os
-
     cwd = os.getcwd()
     os.chdir(ROOT)
     try:
