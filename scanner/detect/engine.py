@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import regex
 
-from scanner.detect.recognizer import EXPOSURE, NORMALIZED, PATTERN, REQUIRES, RuleRecognizer
+from scanner.detect.recognizer import EXPOSURE, NORMALIZED, REQUIRES, RuleRecognizer
 from scanner.detect.rules import Rule
 from scanner.model import Finding, Segment
 

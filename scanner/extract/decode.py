@@ -37,6 +37,15 @@ def canonical(encoding: str | None) -> str | None:
         return None
 
 
+def charset_param(content_type: str) -> str | None:
+    """The ``charset=`` parameter of a Content-Type value, or None."""
+    for part in content_type.split(";")[1:]:
+        key, _, value = part.partition("=")
+        if key.strip().lower() == "charset":
+            return value.strip()
+    return None
+
+
 def meta_charset(head: bytes) -> str | None:
     """The charset an HTML page declares in its first bytes (``<meta charset>`` / http-equiv)."""
     m = _META.search(head[:8192])

@@ -13,8 +13,7 @@ from collections.abc import Iterator
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from scanner.config import Limits
-from scanner.extract.decode import decode, meta_charset
-from scanner.extract.text import _charset
+from scanner.extract.decode import charset_param, decode, meta_charset
 from scanner.model import Document, Location, Segment
 
 _BLOCK = frozenset(
@@ -35,7 +34,7 @@ _DATE_TEXT = re.compile(r"(?:发布(?:日期|时间)|成文日期|发文日期|�
 def extract(doc: Document, limits: Limits) -> Iterator[Segment]:
     """Yield the page's text segments (see module docstring)."""
     data = doc.read()
-    declared = (doc.content_type and _charset(doc.content_type)) or meta_charset(data)
+    declared = (doc.content_type and charset_param(doc.content_type)) or meta_charset(data)
     html, _ = decode(data, declared)
     del data
     tree = LexborHTMLParser(html)

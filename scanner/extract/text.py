@@ -6,7 +6,7 @@ import codecs
 from collections.abc import Iterator
 
 from scanner.config import Limits
-from scanner.extract.decode import detect_encoding
+from scanner.extract.decode import charset_param, detect_encoding
 from scanner.model import Document, Location, Segment
 
 BLOCK = 4 * 1024 * 1024
@@ -17,7 +17,7 @@ def extract(doc: Document, limits: Limits) -> Iterator[Segment]:
     """Yield the text as segments of whole lines, each knowing its first line number."""
     with doc.open() as fh:
         head = fh.read(_SAMPLE)
-        encoding = detect_encoding(head, doc.content_type and _charset(doc.content_type))
+        encoding = detect_encoding(head, doc.content_type and charset_param(doc.content_type))
         decoder = codecs.getincrementaldecoder(encoding)(errors="replace")
         line = 1
         pending = decoder.decode(head)
@@ -38,10 +38,3 @@ def extract(doc: Document, limits: Limits) -> Iterator[Segment]:
             if final:
                 return
 
-
-def _charset(content_type: str) -> str | None:
-    for part in content_type.split(";")[1:]:
-        key, _, value = part.partition("=")
-        if key.strip().lower() == "charset":
-            return value.strip()
-    return None

@@ -78,7 +78,8 @@ def _render(report: dict[str, Any], console: Console) -> None:
         table.add_column("原因")
         for d in problems:
             style = "red" if d["status"] == "error" else "dim"
-            table.add_row(d["source"], Text(labels.STATUS.get(d["status"], d["status"]), style=style), d.get("reason") or "")
+            status_text = Text(labels.STATUS.get(d["status"], d["status"]), style=style)
+            table.add_row(d["source"], status_text, d.get("reason") or "")
         console.print(table)
         console.print()
 
@@ -103,7 +104,8 @@ def _summary(report: dict[str, Any], findings: list[dict[str, Any]], documents: 
         )
     else:
         console.print(Text("未发现个人信息。", style="bold green"))
-    line = f"共 {len(documents)} 个文件：已检查 {status['scanned']}，出错 {status['error']}，未检查 {status['skipped']}。"
+    line = (f"共 {len(documents)} 个文件：已检查 {status['scanned']}，出错 {status['error']}，"
+            f"未检查 {status['skipped']}。")
     if report.get("fixed"):
         line += f" 已整改 {len(report['fixed'])} 处。"
     console.print(line)
