@@ -1,4 +1,4 @@
-"""Dependencies point one way: source → document → extract → detect → store → report."""
+"""Dependencies point one way: source → document → extract → detect → redact → store → report."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "scanner"
 BASE = {"scanner", "scanner.model", "scanner.errors", "scanner.config"}
-ORDER = ["source", "extract", "detect", "store", "report"]
+ORDER = ["source", "extract", "detect", "redact", "store", "report"]
 
 
 def _stage(module: str) -> str | None:
