@@ -11,6 +11,7 @@ import logging
 import os
 import secrets
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -41,7 +42,49 @@ def build_parser() -> argparse.ArgumentParser:
     scan = sub.add_parser("scan", help="检查待发布的文件或文件夹（发布前自查）")
     scan.add_argument("paths", nargs="+", metavar="PATH", help="文件或文件夹")
     _output_options(scan)
+    _history_options(scan)
     scan.add_argument("--jobs", "-j", type=int, default=0, help="并行进程数（默认：CPU 核数）")
+    scan.add_argument("--redact-to", metavar="DIR", help="同时把有发现的文件脱敏后另存到此文件夹（原文件不改动）")
+
+    crawl = sub.add_parser("crawl", help="检查已发布的网站：页面、栏目列表和全部附件（在线巡查）")
+    crawl.add_argument("urls", nargs="*", metavar="URL", help="网站或栏目地址")
+    crawl.add_argument("--sites", metavar="FILE", help="网站清单文件，每行一个地址（# 开头为注释）")
+    _output_options(crawl)
+    _history_options(crawl)
+    _crawl_options(crawl)
+    crawl.add_argument("--jobs", "-j", type=int, default=0, help="并行检查进程数（默认：CPU 核数）")
+
+    history = sub.add_parser("history", help="列出审计历史中的检查记录")
+    history.add_argument("--db", metavar="FILE", help="审计历史数据库（或环境变量 LEAKSCAN_DB）")
+    history.add_argument("--site", help="只列出此站点的记录")
+    history.add_argument("--limit", type=int, default=30, help="最多列出几条（默认 30）")
+
+    diff = sub.add_parser("diff", help="比较两次检查：新增、仍存在、已整改")
+    diff.add_argument("run_a", metavar="RUN_A", help="较早的检查编号（leakscan history 可查）")
+    diff.add_argument("run_b", metavar="RUN_B", help="较晚的检查编号")
+    diff.add_argument("--db", metavar="FILE", help="审计历史数据库（或环境变量 LEAKSCAN_DB）")
+    _output_options(diff, detection=False)
+
+    ignore = sub.add_parser("ignore", help="忽略某条发现（如依法公开的惩戒公示），以后的检查不再报告")
+    ignore.add_argument("fingerprints", nargs="*", metavar="FINGERPRINT", help="发现的指纹（报告中的 fingerprint）")
+    ignore.add_argument("--reason", help="忽略的理由（必填，记入数据库）")
+    ignore.add_argument("--by", help="操作人（默认：当前系统用户）")
+    ignore.add_argument("--remove", action="store_true", help="取消忽略")
+    ignore.add_argument("--list", action="store_true", help="列出全部忽略记录")
+    ignore.add_argument("--db", metavar="FILE", help="审计历史数据库（或环境变量 LEAKSCAN_DB）")
+    ignore.add_argument("--key", help="指纹密钥（或环境变量 LEAKSCAN_KEY），须与检查时相同")
+
+    audit = sub.add_parser("audit", help="按配置文件巡查全部网站，生成带日期的整改清单和审计历史（适合定时任务）")
+    audit.add_argument("--config", required=True, metavar="FILE", help="巡查配置（sites.toml）")
+    audit.add_argument("--site", action="append", default=[], metavar="NAME", help="只巡查这些站点（可多次）")
+    audit.add_argument("--resume", action="store_true", help="继续上次被中断的巡查")
+    audit.add_argument("--quiet", "-q", action="store_true", help="终端只显示错误")
+
+    redact = sub.add_parser("redact", help="生成脱敏副本：把文件中的个人信息按规则遮盖后另存")
+    redact.add_argument("paths", nargs="+", metavar="PATH", help="文件或文件夹")
+    redact.add_argument("--out", required=True, metavar="DIR", help="脱敏副本保存的文件夹（不能在输入文件夹内）")
+    redact.add_argument("--allow-inside", action="store_true", help="允许输出文件夹位于输入文件夹内")
+    _output_options(redact)
 
     rules = sub.add_parser("rules", help="查看或测试规则包")
     rules_sub = rules.add_subparsers(dest="rules_command", required=True, parser_class=_Parser)
@@ -53,24 +96,49 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _output_options(p: argparse.ArgumentParser) -> None:
+def _output_options(p: argparse.ArgumentParser, detection: bool = True) -> None:
     p.add_argument("--format", "-f", choices=FORMATS, help="报告格式（默认：终端为 table，否则 json；有 --output 时按扩展名）")
     p.add_argument("--output", "-o", metavar="FILE", help="把报告写入文件（终端仍显示汇总表，除非 --quiet）")
-    p.add_argument("--key", help="指纹密钥（或环境变量 LEAKSCAN_KEY）；不指定则随机生成，指纹不能跨次比对")
+    p.add_argument("--quiet", "-q", action="store_true", help="终端不显示汇总表")
     p.add_argument("--fail-on", choices=("high", "medium", "low"), default="low",
                    help="有此等级及以上的发现时退出码为 1（默认 low）")
-    p.add_argument("--rules", action="append", default=[], metavar="DIR", help="额外的规则目录（可多次）")
-    p.add_argument("--quiet", "-q", action="store_true", help="终端不显示汇总表")
+    if detection:
+        p.add_argument("--key", help="指纹密钥（或环境变量 LEAKSCAN_KEY）；不指定则随机生成，指纹不能跨次比对")
+        p.add_argument("--rules", action="append", default=[], metavar="DIR", help="额外的规则目录（可多次）")
+        p.add_argument("--show-values", action="store_true",
+                       help="在表格、CSV、XLSX、HTML 报告中显示原始值（仅供定位单元格；报告须妥善保管，不写入审计历史）")
+
+
+def _history_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--db", metavar="FILE", help="审计历史数据库：记录本次检查，并标出新增、仍存在、已整改（或环境变量 LEAKSCAN_DB）")
+    p.add_argument("--site", help="审计历史中的站点名称（默认：输入的路径或网址）")
+    p.add_argument("--allowlist", action="append", default=[], metavar="FILE",
+                   help="白名单文件：每行一个无需报告的指纹，可附理由（可多次）")
+
+
+def _crawl_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--state", metavar="FILE", help="抓取进度文件（默认在用户缓存目录，按起始地址区分）")
+    p.add_argument("--resume", action="store_true", help="从上次中断处继续，不重复抓取已完成的页面")
+    p.add_argument("--max-pages", type=int, default=20000, help="最多抓取的页面和附件数（默认 20000）")
+    p.add_argument("--max-depth", type=int, default=8, help="最大链接深度（默认 8）")
+    p.add_argument("--concurrency", type=int, default=8, help="同时下载数（默认 8）")
+    p.add_argument("--per-host", type=int, default=2, help="每个主机同时下载数（默认 2）")
+    p.add_argument("--delay", type=float, default=0.0, help="同一主机两次请求间隔秒数（默认 0）")
+    p.add_argument("--timeout", type=float, default=20.0, help="单次请求超时秒数（默认 20）")
+    p.add_argument("--max-size", type=int, default=100, metavar="MB", help="单个文件下载上限（MB，默认 100）")
+    p.add_argument("--contact", help="写入 User-Agent 的联系方式（如邮箱或电话），便于网站管理员联系")
+    p.add_argument("--file-host", action="append", default=[], metavar="HOST", help="附件所在的其他主机（可多次）")
+    p.add_argument("--ignore-robots", action="store_true", help="不遵守 robots.txt（仅限已获书面授权的检查）")
+    p.add_argument("--allow-private", action="store_true", help="允许抓取内网、本机地址（测试用）")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="leakscan: %(message)s", stream=sys.stderr)
     args = build_parser().parse_args(argv)
+    commands = {"scan": _scan, "crawl": _crawl, "history": _history, "diff": _diff, "ignore": _ignore,
+                "audit": _audit, "redact": _redact, "rules": _rules}
     try:
-        if args.command == "scan":
-            return _scan(args)
-        if args.command == "rules":
-            return _rules(args)
+        return commands[args.command](args)
     except RuleError as exc:
         print(f"leakscan: 规则文件错误：{exc}", file=sys.stderr)
     except (UsageError, LeakscanError) as exc:
@@ -80,50 +148,252 @@ def main(argv: Sequence[str] | None = None) -> int:
     return EXIT_ERROR
 
 
-def _load_detector(extra_rules: list[str], key: bytes) -> Any:
+def _load_detector(extra_rules: list[str], key: bytes, show_values: bool = False) -> Any:
     from scanner.detect.engine import Detector
     from scanner.detect.rules import BUILTIN_RULES, load_rules
 
-    return Detector(load_rules(BUILTIN_RULES, *map(Path, extra_rules)), key)
+    detector = Detector(load_rules(BUILTIN_RULES, *map(Path, extra_rules)), key)
+    if show_values:
+        detector.include_values = True
+    return detector
 
 
 def _key(args: argparse.Namespace) -> tuple[bytes, bool]:
-    key = args.key or os.environ.get("LEAKSCAN_KEY")
+    key = getattr(args, "key", None) or os.environ.get("LEAKSCAN_KEY")
     if key:
         return key.encode("utf-8"), False
     return secrets.token_hex(32).encode("ascii"), True
 
 
+def _db_path(args: argparse.Namespace, required: bool) -> Path | None:
+    db = getattr(args, "db", None) or os.environ.get("LEAKSCAN_DB")
+    if not db and required:
+        raise UsageError("请用 --db 指定审计历史数据库文件（或设置环境变量 LEAKSCAN_DB）")
+    return Path(db) if db else None
+
+
+def _jobs(args: argparse.Namespace) -> int:
+    return args.jobs if args.jobs > 0 else (os.cpu_count() or 1)
+
+
 def _scan(args: argparse.Namespace) -> int:
     from scanner.pipeline import Scanner, scan_all
-    from scanner.report.build import build_report, now_iso
+    from scanner.report.build import now_iso
     from scanner.source.files import iter_documents
 
     fmt = _format(args)
-    key, random_key = _key(args)
-    detector = _load_detector(args.rules, key)
+    session = _Session(args, site=args.site or " ".join(sorted(str(Path(p).resolve()) for p in args.paths)),
+                       command="scan")
     started = now_iso()
-    jobs = args.jobs if args.jobs > 0 else (os.cpu_count() or 1)
     results = []
-    with _Progress(enabled=sys.stderr.isatty() and not args.quiet) as progress:
-        for result in scan_all(iter_documents(args.paths), Scanner(detector), jobs=jobs):
+    with Progress(enabled=sys.stderr.isatty() and not args.quiet) as progress:
+        for result in scan_all(iter_documents(args.paths), Scanner(session.detector), jobs=_jobs(args)):
             if result.status == "error":
                 progress.say(f"leakscan: 无法检查 {result.source}：{result.reason}")
             results.append(result)
             progress.advance(result)
-    report = build_report(results, started_at=started, random_key=random_key)
+    redactions = _redact_results(args, session, results) if args.redact_to else None
+    report = session.finish(results, started, redactions=redactions)
+    _emit(report, fmt, args)
+    status = _exit_status(report, args.fail_on)
+    if redactions and any(r.status.startswith("not possible") for r in redactions.values()):
+        return max(status, EXIT_FINDINGS)
+    return status
+
+
+def _crawl(args: argparse.Namespace) -> int:
+    from scanner.crawlrun import crawl_sites, options_from_args, read_sites_file
+    from scanner.report.build import now_iso
+
+    urls = list(args.urls)
+    if args.sites:
+        urls.extend(read_sites_file(args.sites))
+    if not urls:
+        raise UsageError("请给出要检查的网址，或用 --sites 指定网站清单文件")
+    fmt = _format(args)
+    session = _Session(args, site=args.site or " ".join(urls), command="crawl")
+    started = now_iso()
+    with Progress(enabled=sys.stderr.isatty() and not args.quiet, log=not args.quiet) as progress:
+        results = crawl_sites(urls, options_from_args(args), session.detector,
+                              state=Path(args.state) if args.state else None, resume=args.resume, jobs=_jobs(args),
+                              history=session.history, site=session.site, key=session.key, progress=progress)
+    report = session.finish(results, started)
     _emit(report, fmt, args)
     return _exit_status(report, args.fail_on)
 
 
-class _Progress:
-    """A live line on a terminal (files, findings, errors); nothing when stderr is not a terminal."""
+class _Session:
+    """What scan and crawl share: the key, the detector, the history and the allowlists."""
 
-    def __init__(self, enabled: bool) -> None:
-        self.enabled = enabled
+    def __init__(self, args: argparse.Namespace, *, site: str, command: str) -> None:
+        from scanner.store.history import History, load_allowlist
+
+        self.key, self.random_key = _key(args)
+        self.site, self.command = site, command
+        self.allow: dict[str, str] = {}
+        for path in args.allowlist:
+            self.allow.update(load_allowlist(path))
+        db = _db_path(args, required=False)
+        if db is not None and self.random_key:
+            raise UsageError("使用审计历史（--db）时必须指定密钥（--key 或环境变量 LEAKSCAN_KEY），否则指纹无法与上次比对")
+        self.history = History(db) if db is not None else None
+        self.detector = _load_detector(args.rules, self.key, args.show_values)
+
+    def finish(self, results: list[Any], started: str, *, redactions: dict[str, Any] | None = None,
+               departments: dict[str, str] | None = None) -> dict[str, Any]:
+        from scanner.report.build import build_report
+
+        report = build_report(results, started_at=started, random_key=self.random_key)
+        if redactions:
+            _annotate_redactions(report, redactions)
+        if departments:
+            from scanner.report.build import assign_departments
+
+            assign_departments(report, departments)
+        if self.history is not None:
+            with self.history:
+                self.history.record(report, site=self.site, command=self.command, key=self.key, suppress=self.allow)
+        elif self.allow:
+            _apply_allowlist(report, self.allow)
+        return report
+
+
+def _apply_allowlist(report: dict[str, Any], allow: dict[str, str]) -> None:
+    kept = [f for f in report["findings"] if f["fingerprint"] not in allow]
+    report["suppressed"] = len(report["findings"]) - len(kept)
+    report["findings"] = kept
+    counts: dict[str, int] = {}
+    for f in kept:
+        counts[f["source"]] = counts.get(f["source"], 0) + 1
+    for d in report["documents"]:
+        d["findings"] = counts.get(d["source"], 0)
+
+
+def _redact_results(args: argparse.Namespace, session: _Session, results: list[Any]) -> dict[str, Any]:
+    """Write de-identified copies of the scanned inputs that have findings; source → Redaction."""
+    from scanner.redact import redact_tree
+
+    with_findings = {r.source for r in results if r.findings}
+    out: dict[str, Any] = {}
+    for doc, red in redact_tree(args.paths, session.detector, Path(args.redact_to),
+                                allow_inside=getattr(args, "allow_inside", False)):
+        if doc.source not in with_findings and not red.masked:
+            continue
+        out[doc.source] = red
+        if red.status.startswith("not possible"):
+            print(f"leakscan: 未脱敏 {doc.source}：{red.status.removeprefix('not possible: ')}", file=sys.stderr)
+    return out
+
+
+def _annotate_redactions(report: dict[str, Any], redactions: dict[str, Any]) -> None:
+    """The contract's redaction fields, and ``findings[].redacted`` by fingerprint."""
+    masked: dict[str, set[str]] = {}
+    for d in report["documents"]:
+        red = redactions.get(d["source"])
+        if red is None:
+            continue
+        d["redaction"] = red.status
+        d["redacted_to"] = str(red.path) if red.path else None
+        masked[d["source"]] = {m["fingerprint"] for m in red.masked}
+    for f in report["findings"]:
+        if f["source"] in masked:
+            f["redacted"] = f["fingerprint"] in masked[f["source"]]
+
+
+def _redact(args: argparse.Namespace) -> int:
+    from scanner.model import DocumentResult
+    from scanner.redact import redact_tree
+    from scanner.report.build import build_report, now_iso
+
+    key, random_key = _key(args)
+    detector = _load_detector(args.rules, key)
+    started = now_iso()
+    results, redactions = [], {}
+    for doc, red in redact_tree(args.paths, detector, Path(args.out), allow_inside=args.allow_inside):
+        results.append(DocumentResult(source=doc.source, parent=doc.parent, kind=getattr(red, "kind", "") or "unknown",
+                                      status="scanned", meta={"masked_values": len(red.masked)}))
+        redactions[doc.source] = red
+        if red.status.startswith("not possible"):
+            print(f"leakscan: 未脱敏 {doc.source}：{red.status.removeprefix('not possible: ')}", file=sys.stderr)
+    report = build_report(results, started_at=started, random_key=random_key)
+    _annotate_redactions(report, redactions)
+    _emit(report, _format(args), args)
+    return EXIT_FINDINGS if any(r.status.startswith("not possible") for r in redactions.values()) else EXIT_OK
+
+
+def _history(args: argparse.Namespace) -> int:
+    from scanner.store.history import History, iter_runs_text
+
+    with History(_db_path(args, required=True)) as history:  # type: ignore[arg-type]
+        runs = history.runs(site=args.site, limit=args.limit)
+        if not runs:
+            print("审计历史中还没有检查记录。")
+        for line in iter_runs_text(runs):
+            print(line)
+    return EXIT_OK
+
+
+def _diff(args: argparse.Namespace) -> int:
+    from scanner.store.history import History
+
+    with History(_db_path(args, required=True)) as history:  # type: ignore[arg-type]
+        report = history.diff(args.run_a, args.run_b)
+    report.setdefault("tool", {"name": "leakscan", "version": __version__})
+    _emit(report, _format(args), args)
+    return EXIT_FINDINGS if any(f.get("audit") == "new" and SEVERITY_RANK[f["severity"]] >= SEVERITY_RANK[args.fail_on]
+                                for f in report["findings"]) else EXIT_OK
+
+
+def _ignore(args: argparse.Namespace) -> int:
+    import getpass
+
+    from scanner.store.history import History
+
+    with History(_db_path(args, required=True)) as history:  # type: ignore[arg-type]
+        if args.list:
+            rows = history.suppression_list()
+            if not rows:
+                print("没有忽略记录。")
+            for fp, reason, who, when in rows:
+                print(f"{fp}  {when}  {who}  {reason}")
+            return EXIT_OK
+        if not args.fingerprints:
+            raise UsageError("请给出要忽略的指纹（报告中的 fingerprint）")
+        key = getattr(args, "key", None) or os.environ.get("LEAKSCAN_KEY")
+        if not key:
+            raise UsageError("请用 --key 或环境变量 LEAKSCAN_KEY 给出检查时使用的指纹密钥")
+        for fp in args.fingerprints:
+            fp = fp.strip().lower()
+            if len(fp) != 64 or any(c not in "0123456789abcdef" for c in fp):
+                raise UsageError(f"{fp} 不是有效指纹（应为 64 位十六进制）")
+            if args.remove:
+                found = history.unsuppress(fp, key.encode("utf-8"))
+                print(f"已取消忽略：{fp}" if found else f"没有找到忽略记录：{fp}")
+                continue
+            if not args.reason:
+                raise UsageError("请用 --reason 写明忽略理由（例如：依法公开的失信惩戒公示）")
+            history.suppress(fp, key.encode("utf-8"), args.reason, args.by or getpass.getuser())
+            print(f"已忽略：{fp}（{args.reason}）")
+    return EXIT_OK
+
+
+def _audit(args: argparse.Namespace) -> int:
+    from scanner.audit import run_audit
+
+    return run_audit(Path(args.config), only=args.site, resume=args.resume, quiet=args.quiet)
+
+
+class Progress:
+    """Progress on stderr: a live line on a terminal (files, findings, errors, and for a crawl the
+    pages, attachments, queue and rate); plain periodic log lines otherwise (cron), when ``log``."""
+
+    def __init__(self, enabled: bool, log: bool = False, every: float = 30.0) -> None:
+        self.enabled, self.log, self.every = enabled, log and not enabled, every
         self.files = self.findings = self.errors = 0
+        self.stats: Any = None
+        self.started = self.logged = time.monotonic()
 
-    def __enter__(self) -> _Progress:
+    def __enter__(self) -> Progress:
         if self.enabled:
             from rich.console import Console
             from rich.status import Status
@@ -136,19 +406,38 @@ class _Progress:
     def __exit__(self, *exc: object) -> None:
         if self.enabled:
             self.status.stop()
+        elif self.log and self.stats is not None:
+            print(f"leakscan: 完成 {self._line()}", file=sys.stderr, flush=True)
+
+    def watch(self, stats: Any) -> None:
+        """Show a crawl's counters (an object with pages, attachments, queued, errors)."""
+        self.stats = stats
 
     def say(self, line: str) -> None:
         if self.enabled:
             self.console.print(line, highlight=False, markup=False)
         else:
-            print(line, file=sys.stderr)
+            print(line, file=sys.stderr, flush=True)
 
     def advance(self, result: Any) -> None:
         self.files += 1
         self.findings += len(result.findings)
         self.errors += result.status == "error"
         if self.enabled:
-            self.status.update(f"正在检查… 已完成 {self.files} 个文件，发现 {self.findings} 处，出错 {self.errors} 个")
+            self.status.update(f"正在检查… {self._line()}")
+        elif self.log and time.monotonic() - self.logged >= self.every:
+            self.logged = time.monotonic()
+            print(f"leakscan: 进度 {self._line()}", file=sys.stderr, flush=True)
+
+    def _line(self) -> str:
+        line = f"已检查 {self.files} 个文件，发现 {self.findings} 处，出错 {self.errors} 个"
+        st = self.stats
+        if st is not None:
+            elapsed = max(time.monotonic() - self.started, 1e-6)
+            pages, attachments = getattr(st, "pages", 0), getattr(st, "attachments", 0)
+            line += (f"；已下载页面 {pages}、附件 {attachments}，待抓取 {getattr(st, 'queued', 0)}，"
+                     f"{(pages + attachments) / elapsed:.1f} 个/秒")
+        return line
 
 
 def _format(args: argparse.Namespace) -> str:

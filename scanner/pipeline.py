@@ -12,6 +12,8 @@ import time
 from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from multiprocessing.context import BaseContext
 
 from scanner.config import Limits
 from scanner.detect.engine import Detector
@@ -24,6 +26,8 @@ log = logging.getLogger(__name__)
 
 #: Segments are detected in batches of about this many characters (one regex pass per rule per batch).
 _BATCH_CHARS = 1 << 20
+#: Document facts a result carries into the report and the audit history.
+_RESULT_META = ("title", "published", "ocr_pages", "sha256", "etag", "last_modified", "final_url")
 
 
 class Scanner:
@@ -78,7 +82,7 @@ class Scanner:
             log.debug("unexpected error in %s", doc.source, exc_info=True)
             result.status, result.reason = "error", f"读取失败：文件损坏或格式异常（{type(exc).__name__}）"
         if doc.meta:
-            result.meta.update({k: v for k, v in doc.meta.items() if k in ("title", "published", "ocr_pages")})
+            result.meta.update({k: v for k, v in doc.meta.items() if k in _RESULT_META})
 
 
 # -- parallel scanning -------------------------------------------------------------------------
@@ -92,31 +96,91 @@ def _work(doc: Document) -> list[DocumentResult]:
 
 def scan_all(items: Iterable[Document | DocumentResult], scanner: Scanner, jobs: int = 1) -> Iterator[DocumentResult]:
     """Scan ``items`` (documents, or results already decided by the source) and yield the results
-    in input order. With ``jobs > 1`` documents are scanned in forked worker processes that inherit
-    the loaded rules; at most ``2 × jobs`` documents are in flight, so memory stays bounded."""
+    in input order (see :func:`scan_groups`)."""
+    for _item, results in scan_groups(items, scanner, jobs):
+        yield from results
+
+
+Item = Document | DocumentResult
+
+
+def scan_groups(items: Iterable[Item], scanner: Scanner, jobs: int = 1) -> Iterator[tuple[Item, list[DocumentResult]]]:
+    """Scan ``items`` and yield each with its results (a document's own result first, then those of
+    the documents inside it), in input order.
+
+    With ``jobs > 1`` documents are scanned in forked worker processes that inherit the loaded
+    rules; at most ``2 × jobs`` documents are in flight, so memory stays bounded. A worker that
+    dies (a native library crashing on a file) costs only the documents it held: the pool is
+    rebuilt and the rest carry on.
+    """
     if jobs <= 1:
         for item in items:
-            yield from ([item] if isinstance(item, DocumentResult) else scanner.process(item))
+            yield item, ([item] if isinstance(item, DocumentResult) else scanner.process(item))
         return
     global _worker
     _worker = scanner
     ctx = multiprocessing.get_context("fork")
-    pending: deque[DocumentResult | tuple[Document, Future[list[DocumentResult]]]] = deque()
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
-        for item in items:
-            pending.append(item if isinstance(item, DocumentResult) else (item, pool.submit(_work, item)))
-            while len(pending) > 2 * jobs:
-                yield from _take(pending.popleft())
-        while pending:
-            yield from _take(pending.popleft())
+    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=ctx)
+    pending: deque[tuple[Item, Future[list[DocumentResult]] | None]] = deque()
 
+    def submit(item: Item) -> None:
+        nonlocal pool
+        if isinstance(item, DocumentResult):
+            pending.append((item, None))
+            return
+        try:
+            pending.append((item, pool.submit(_work, item)))
+        except BrokenProcessPool:
+            pool = _rebuild(pool, jobs, ctx)
+            pending.append((item, pool.submit(_work, item)))
 
-def _take(entry: DocumentResult | tuple[Document, Future[list[DocumentResult]]]) -> list[DocumentResult]:
-    if isinstance(entry, DocumentResult):
-        return [entry]
-    doc, future = entry
+    def take() -> tuple[Item, list[DocumentResult]]:
+        nonlocal pool
+        item, future = pending.popleft()
+        if future is None:
+            assert isinstance(item, DocumentResult)
+            return item, [item]
+        assert isinstance(item, Document)
+        try:
+            return item, future.result()
+        except BrokenProcessPool:
+            # every document in flight on the broken pool failed with it; give the innocent ones
+            # a second chance on a fresh pool, once, and blame only the one that breaks it again
+            pool = _rebuild(pool, jobs, ctx)
+            retry = _retry_alone(item, scanner, ctx)
+            for i, (other, fut) in enumerate(pending):
+                if fut is not None and fut.done() and isinstance(fut.exception(), BrokenProcessPool):
+                    pending[i] = (other, pool.submit(_work, other))
+            return item, retry
+        except Exception as exc:
+            return item, [_crashed(item, exc)]
+
     try:
-        return future.result()
-    except Exception as exc:  # the worker died (e.g. a native library crashed on this file)
-        reason = f"处理进程异常退出（{type(exc).__name__}），该文件未检查完"
-        return [DocumentResult(source=doc.source, parent=doc.parent, kind="unknown", status="error", reason=reason)]
+        for item in items:
+            submit(item)
+            while len(pending) > 2 * jobs:
+                yield take()
+        while pending:
+            yield take()
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _rebuild(pool: ProcessPoolExecutor, jobs: int, ctx: BaseContext) -> ProcessPoolExecutor:
+    pool.shutdown(wait=False, cancel_futures=True)
+    return ProcessPoolExecutor(max_workers=jobs, mp_context=ctx)
+
+
+def _retry_alone(doc: Document, scanner: Scanner, ctx: BaseContext) -> list[DocumentResult]:
+    """Scan ``doc`` in a single-use worker: if it crashes again, it is the culprit."""
+    with ProcessPoolExecutor(max_workers=1, mp_context=ctx) as solo:
+        try:
+            return solo.submit(_work, doc).result()
+        except Exception as exc:
+            return [_crashed(doc, exc)]
+
+
+def _crashed(doc: Document, exc: BaseException) -> DocumentResult:
+    reason = f"处理进程异常退出（{type(exc).__name__}），该文件未检查完"
+    return DocumentResult(source=doc.source, parent=doc.parent, kind=ext_kind(doc.name or doc.source) or "unknown",
+                          status="error", reason=reason)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as _dt
 from collections.abc import Iterable
 from typing import Any
+from urllib.parse import urlsplit
 
 from scanner import __version__
 from scanner.model import DocumentResult
@@ -39,3 +40,22 @@ def build_report(results: Iterable[DocumentResult], *, started_at: str, finished
     if extra:
         report.update(extra)
     return report
+
+
+def assign_departments(report: dict[str, Any], departments: dict[str, str]) -> None:
+    """Set ``documents[].department`` from ``departments`` (URL path or file path prefix →
+    responsible department), matching the longest prefix against the page that published the
+    document: a page itself, or for an attachment or archive member the page above it."""
+    ordered = sorted(departments.items(), key=lambda kv: -len(kv[0]))
+    docs = {d["source"]: d for d in report["documents"]}
+    for d in report["documents"]:
+        page, seen = d, set()
+        while page.get("kind") != "html" and page.get("parent") in docs and page["source"] not in seen:
+            seen.add(page["source"])
+            page = docs[page["parent"]]
+        target = page["source"] if page.get("kind") == "html" or not d.get("parent") else d.get("parent") or d["source"]
+        path = urlsplit(target).path if "://" in target else target
+        for prefix, dept in ordered:
+            if path.startswith(prefix) or target.startswith(prefix):
+                d["department"] = dept
+                break
