@@ -448,9 +448,16 @@ def _format(args: argparse.Namespace) -> str:
     return "table" if sys.stdout.isatty() else "json"
 
 
+#: Formats an officer reads to locate a cell; only these show raw values, and only on --show-values.
+_VALUE_FORMATS = ("table", "csv", "xlsx", "html")
+
+
 def _emit(report: dict[str, Any], fmt: str, args: argparse.Namespace) -> None:
     from scanner.report import ReportOptions, write_report
 
+    show = bool(getattr(args, "show_values", False))
+    if fmt not in _VALUE_FORMATS and any("value" in f for f in report["findings"]):
+        report = {**report, "findings": [{k: v for k, v in f.items() if k != "value"} for f in report["findings"]]}
     tty = sys.stdout.isatty()
     if args.output:
         out_path = Path(args.output)
@@ -458,13 +465,13 @@ def _emit(report: dict[str, Any], fmt: str, args: argparse.Namespace) -> None:
             out_path.parent.mkdir(parents=True, exist_ok=True)
         tmp = out_path.with_name(out_path.name + ".part")
         with tmp.open("wb") as fh:
-            write_report(report, fmt, fh, ReportOptions(color=False))
+            write_report(report, fmt, fh, ReportOptions(color=False, show_values=show))
         tmp.replace(out_path)
         if not args.quiet:
-            write_report(report, "table", sys.stdout.buffer, ReportOptions(color=tty))
+            write_report(report, "table", sys.stdout.buffer, ReportOptions(color=tty, show_values=show))
             print(f"报告已写入：{out_path}")
     else:
-        write_report(report, fmt, sys.stdout.buffer, ReportOptions(color=tty and fmt == "table"))
+        write_report(report, fmt, sys.stdout.buffer, ReportOptions(color=tty and fmt == "table", show_values=show))
     sys.stdout.flush()
 
 

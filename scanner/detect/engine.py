@@ -87,6 +87,8 @@ class Detector:
         self.key = key
         self.rules = {r.rule.id: r.rule for r in self.recognizers}
         self._anchored = any(r.anchor == "digit-run" for r in self.rules.values())
+        #: Attach the raw value to each finding (``extra["value"]``): only for ``--show-values``.
+        self.include_values = False
 
     def detect(self, segment: Segment, source: str, parent: str | None = None) -> list[Finding]:
         """Return the findings in ``segment`` (of the document ``source``)."""
@@ -177,7 +179,7 @@ class Detector:
         location = loc.to_dict(start, end)
         location["line"] = line
         masked = c.recognizer.display(c.value)
-        return Finding(
+        finding = Finding(
             entity=rule.entity,
             rule=rule.id,
             source=source,
@@ -191,6 +193,9 @@ class Detector:
             context=_context(text, c, kept),
             remediation=rule.remediation,
         )
+        if self.include_values:
+            finding.extra["value"] = c.value
+        return finding
 
 
 def _nearest(before: str, words: tuple[str, ...]) -> int | None:
