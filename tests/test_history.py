@@ -76,7 +76,7 @@ def test_second_audit_marks_one_fixed_one_new_rest_persisting(tmp_path):
     assert [r.id for r in runs] == [second["run"]["id"], first["run"]["id"]]
     assert (runs[0].new, runs[0].fixed) == (1, 1)
     out = tmp_path / "diff.json"
-    assert main(["diff", first["run"]["id"], second["run"]["id"][:15], "--db", str(db), "-q", "-o", str(out)]) == 1
+    assert main(["diff", first["run"]["id"], second["run"]["id"][:-1], "--db", str(db), "-q", "-o", str(out)]) == 1
     diff = json.loads(out.read_text(encoding="utf-8"))
     _checked(out)
     assert [f["fingerprint"] for f in diff["fixed"]] == [hmac_hex(ID_B)]

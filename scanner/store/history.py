@@ -225,7 +225,7 @@ class History:
         if site:
             sql += " WHERE site = ?"
             args = (site,)
-        sql += " ORDER BY started_at DESC, id DESC LIMIT ?"
+        sql += " ORDER BY rowid DESC LIMIT ?"
         return [Run(*row) for row in self.db.execute(sql, (*args, limit))]
 
     def run(self, run_id: str) -> Run:
@@ -338,7 +338,7 @@ class History:
     # -- internals ------------------------------------------------------------------------------
     def _previous_run(self, site: str, kid: str) -> str | None:
         row = self.db.execute("SELECT id FROM runs WHERE site = ? AND key_id = ? AND finished_at IS NOT NULL"
-                              " ORDER BY started_at DESC, id DESC LIMIT 1", (site, kid)).fetchone()
+                              " ORDER BY rowid DESC LIMIT 1", (site, kid)).fetchone()
         return row[0] if row else None
 
     def _findings(self, run_id: str) -> list[dict[str, Any]]:
