@@ -1,0 +1,60 @@
+"""The scanning pipeline across processes: order, bounded work, and survival of a worker crash."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from conftest import TEST_KEY
+
+from scanner.detect.engine import Detector
+from scanner.detect.rules import BUILTIN_RULES, load_rules
+from scanner.model import Document, DocumentResult
+from scanner.pipeline import Scanner, scan_all, scan_groups
+
+ID = "340823199001011236"
+
+
+class _CrashingScanner(Scanner):
+    """Kills its worker process on documents named ``crash*`` (as a native library crash would)."""
+
+    def process(self, doc: Document) -> list[DocumentResult]:
+        if doc.name.startswith("crash"):
+            os._exit(70)
+        return super().process(doc)
+
+
+@pytest.fixture(scope="module")
+def detector():
+    return Detector(load_rules(BUILTIN_RULES), TEST_KEY.encode())
+
+
+def _docs(n, crash_at=()):
+    for i in range(n):
+        name = f"crash{i}.txt" if i in crash_at else f"doc{i}.txt"
+        yield Document(source=f"in/{name}", name=name, data=f"身份证号 {ID}\n".encode())
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_results_come_in_input_order(detector, jobs):
+    results = list(scan_all(_docs(9), Scanner(detector), jobs=jobs))
+    assert [r.source for r in results] == [f"in/doc{i}.txt" for i in range(9)]
+    assert all(len(r.findings) == 1 and r.status == "scanned" for r in results)
+
+
+def test_a_worker_crash_costs_only_its_own_document(detector):
+    results = list(scan_all(_docs(12, crash_at={3, 8}), _CrashingScanner(detector), jobs=2))
+    assert [r.source for r in results] == [f"in/{'crash' if i in (3, 8) else 'doc'}{i}.txt" for i in range(12)]
+    for i, r in enumerate(results):
+        if i in (3, 8):
+            assert r.status == "error" and "处理进程异常退出" in r.reason
+        else:
+            assert r.status == "scanned" and len(r.findings) == 1, (i, r.status, r.reason)
+
+
+def test_groups_pair_each_item_with_its_results(detector):
+    decided = DocumentResult(source="in/blocked", parent=None, kind="html", status="error", reason="被拦截")
+    items = [*_docs(2), decided]
+    groups = list(scan_groups(items, Scanner(detector), jobs=2))
+    assert [item.source for item, _ in groups] == ["in/doc0.txt", "in/doc1.txt", "in/blocked"]
+    assert groups[2][1] == [decided]
