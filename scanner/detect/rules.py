@@ -7,6 +7,7 @@ field: scanning with a half-loaded rule pack would silently miss leaks.
 from __future__ import annotations
 
 import re
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,8 +22,19 @@ RULE_ID = re.compile(r"^[a-z][a-z0-9]*(?:-[a-z0-9]+)+$")
 ENTITY = re.compile(r"^[A-Z][A-Z0-9_]+$")
 SEVERITIES = ("high", "medium", "low")
 
-#: The rules shipped with leakscan (``rules/`` at the top of the repository or the installed share dir).
-BUILTIN_RULES = Path(__file__).resolve().parents[2] / "rules"
+
+
+def _builtin_rules() -> Path:
+    """``rules/`` of the source tree (a checkout or an editable install), else the copy a wheel
+    installs under ``<prefix>/share/leakscan/rules`` (pyproject ``data-files``)."""
+    tree = Path(__file__).resolve().parents[2] / "rules"
+    if tree.is_dir():
+        return tree
+    return Path(sys.prefix) / "share" / "leakscan" / "rules"
+
+
+#: The rules shipped with leakscan.
+BUILTIN_RULES = _builtin_rules()
 
 
 @dataclass(frozen=True, slots=True)
