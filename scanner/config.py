@@ -17,3 +17,12 @@ class Limits:
     max_ratio: float = 200.0  # compressed → uncompressed, per member
     max_depth: int = 3  # archive nesting
     seconds_per_document: float = 120.0
+    # OCR (scanned PDF pages and pictures): rendering resolution, the largest side a page image is
+    # read at (larger pictures are scaled down), the pictures refused outright, the time one page
+    # may take and the pages one run may read.
+    ocr_dpi: int = 150
+    ocr_max_side: int = 2400
+    ocr_max_pixels: int = 200_000_000
+    ocr_seconds_per_page: float = 30.0
+    ocr_page_budget: int = 5_000
+    ocr_threads: int = 0  # onnxruntime threads per worker; 0: its default (all cores)

@@ -23,8 +23,8 @@ _EXT_KIND: dict[str, str] = {
     ".xlsx": "xlsx", ".xlsm": "xlsx", ".xls": "xls", ".et": "xls", ".ods": "ods",
     ".docx": "docx", ".docm": "docx", ".doc": "doc", ".wps": "doc", ".ofd": "ofd", ".rtf": "rtf",
     ".zip": "zip", ".7z": "7z", ".rar": "rar",
-    ".png": "image", ".jpg": "image", ".jpeg": "image", ".gif": "image", ".bmp": "image",
-    ".tif": "image", ".tiff": "image", ".webp": "image",
+    ".png": "png", ".jpg": "jpeg", ".jpeg": "jpeg", ".jpe": "jpeg", ".gif": "gif", ".bmp": "bmp",
+    ".tif": "tiff", ".tiff": "tiff", ".webp": "webp",
 }
 
 _MIME_KIND: dict[str, str] = {
@@ -38,13 +38,13 @@ _MAGIC: tuple[tuple[bytes, str], ...] = (
     (b"7z\xbc\xaf\x27\x1c", "7z"),
     (b"Rar!\x1a\x07", "rar"),
     (b"{\\rtf", "rtf"),
-    (b"\x89PNG\r\n\x1a\n", "image"),
-    (b"\xff\xd8\xff", "image"),
-    (b"GIF87a", "image"),
-    (b"GIF89a", "image"),
+    (b"\x89PNG\r\n\x1a\n", "png"),
+    (b"\xff\xd8\xff", "jpeg"),
+    (b"GIF87a", "gif"),
+    (b"GIF89a", "gif"),
     (b"BM", "bmp?"),
-    (b"II*\x00", "image"),
-    (b"MM\x00*", "image"),
+    (b"II*\x00", "tiff"),
+    (b"MM\x00*", "tiff"),
 )
 
 
@@ -55,7 +55,7 @@ def ext_kind(name: str) -> str | None:
 
 def sniff(doc: Document) -> str:
     """Return the document kind: text, html, csv, pdf, xlsx, xls, ods, docx, doc, ofd, rtf, zip, 7z,
-    rar, image, empty or unknown."""
+    rar, png, jpeg, gif, bmp, tiff, webp, empty or unknown."""
     head = doc.read(_HEAD)
     if not head:
         return "empty"
@@ -66,11 +66,11 @@ def sniff(doc: Document) -> str:
                 return _ole_kind(doc, hint)
             if kind == "bmp?":
                 if len(head) > 14 and head[6:10] == b"\0\0\0\0":
-                    return "image"
+                    return "bmp"
                 break
             return kind
     if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
-        return "image"
+        return "webp"
     if head.startswith(b"PK\x03\x04") or head.startswith(b"PK\x05\x06"):
         return _zip_kind(doc)
     if _looks_binary(head):
