@@ -1,6 +1,7 @@
 """Detection: text segments → findings, through the rule recognizers.
 
-Per segment: fold full-width characters (offsets unchanged), run every recognizer, weigh the
+Per batch of segments: find candidate windows in a few fast passes, fold full-width characters in
+those windows only (offsets unchanged), run the rules' recognizers there, weigh the
 context (words before the value within the rule's window, and the table column header), drop
 what the context rules out, resolve overlaps by rule priority, and build findings that carry only
 masked values, keyed fingerprints and a masked context snippet.
@@ -10,13 +11,14 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 from bisect import bisect_right
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 import regex
 
-from scanner.detect.recognizer import EXPOSURE, NORMALIZED, REQUIRES, RuleRecognizer
+from scanner.detect.recognizer import REGEX_TIMEOUT_SECONDS, Hit, RuleRecognizer
 from scanner.detect.rules import Rule
 from scanner.model import Finding, Segment
 
@@ -44,24 +46,32 @@ _LABELLED_NAME = regex.compile(
 )
 
 
-# Runs that a digit-anchored rule's match must lie in (after folding); windows reach a little
-# further for prefixes (+86, 0086-) and for the look-ahead after the value (".00" of amounts).
-_DIGIT_RUN = regex.compile(r"[0-9*xX×][0-9*xX× \-]{9,}")
-_BEFORE, _AFTER = 8, 4
+# Every match of a digit-anchored rule lies in a run of digits, masks and separators; the run is
+# found in the unfolded text by classes that also hold every character folding into them.
+_RUN_START = "0123456789"
+_RUN_BODY = "0123456789*xX× -"
+_BEFORE = 8  # a match may start this far before its run (+86, 0086-, （+86）)
+# Windows are folded and searched as slices this much wider on each side, so that look-behinds
+# and look-aheads see the text around them.
+_MARGIN = 16
 
 
-def _digit_windows(text: str) -> list[tuple[int, int, int]]:
-    """(start, end, digits-and-masks count) of every run a digit-anchored match could lie in."""
-    n = len(text)
-    return [
-        (max(0, m.start() - _BEFORE), min(n, m.end() + _AFTER), len(m.group()) - m.group().count(" ") - m.group().count("-"))
-        for m in _DIGIT_RUN.finditer(text)
-    ]
+def _unfolded(chars: str) -> frozenset[str]:
+    """``chars`` plus every character :func:`fold` turns into one of them."""
+    return frozenset(chars) | {chr(src) for src, dst in _FOLD.items() if chr(dst) in chars}
+
+
+def _char_class(chars: frozenset[str]) -> str:
+    return "[" + "".join(re.escape(c) for c in sorted(chars)) + "]"
+
+
+_RAW_RUN = re.compile(f"{_char_class(_unfolded(_RUN_START))}{_char_class(_unfolded(_RUN_BODY))}{{9,}}")
+_NEEDS_FOLD_RE = re.compile(_NEEDS_FOLD.pattern)
 
 
 def fold(text: str) -> str:
     """Fold full-width digits/letters and odd spaces to ASCII, one character for one."""
-    return text.translate(_FOLD) if _NEEDS_FOLD.search(text) else text
+    return text.translate(_FOLD) if _NEEDS_FOLD_RE.search(text) else text
 
 
 def fingerprint(key: bytes, value: str) -> str:
@@ -80,15 +90,33 @@ class _Candidate:
 
 
 class Detector:
-    """Holds the loaded rules' recognizers; thread-safe and fork-safe (no mutable state)."""
+    """Holds the loaded rules' recognizers; thread-safe and fork-safe (no mutable state).
+
+    The per-character work is a few compiled passes of the standard library's ``re`` over the
+    unfolded text: one for the digit runs every digit-anchored rule needs, and one per other rule
+    built from the classes of its match's first two characters (:attr:`RuleRecognizer.prefilter`).
+    Only the small windows these passes find are folded and handed to the rules' patterns and
+    validators; a rule whose start cannot be described that way scans the whole (folded) text.
+    """
 
     def __init__(self, rules: Iterable[Rule], key: bytes) -> None:
         self.recognizers = [RuleRecognizer(r) for r in rules]
         self.key = key
         self.rules = {r.rule.id: r.rule for r in self.recognizers}
-        self._anchored = any(r.anchor == "digit-run" for r in self.rules.values())
-        #: Attach the raw value to each finding (``extra["value"]``): only for ``--show-values``.
-        self.include_values = False
+        self._by_digits = sorted((r for r in self.recognizers if r.rule.anchor == "digit-run"),
+                                 key=lambda r: r.rule.anchor_min_digits)
+        self._prefiltered: list[tuple[RuleRecognizer, re.Pattern[str], int]] = []
+        self._full: list[RuleRecognizer] = []
+        for rec in self.recognizers:
+            if rec.rule.anchor == "digit-run":
+                continue
+            pf = rec.prefilter
+            if pf is None:
+                self._full.append(rec)
+                continue
+            head = _char_class(_unfolded("".join(pf.first)))
+            tail = f"(?={_char_class(_unfolded(''.join(pf.second)))})" if pf.second else ""
+            self._prefiltered.append((rec, re.compile(head + tail), pf.max_width))
 
     def detect(self, segment: Segment, source: str, parent: str | None = None) -> list[Finding]:
         """Return the findings in ``segment`` (of the document ``source``)."""
@@ -100,102 +128,148 @@ class Detector:
         The segments are matched as one text (joined by newlines, which no pattern crosses), so a
         sheet of 100,000 small cells costs a few regex passes, not 100,000 × rules calls.
         """
-        texts = [fold(s.text) for s in segments]
-        joined = "\n".join(texts)
+        if not segments:
+            return []
+        raw = [s.text for s in segments]
+        joined = raw[0] if len(raw) == 1 else "\n".join(raw)
+        per_rule = self._hits(joined)
+        if not any(per_rule):
+            return []
         starts: list[int] = []
         pos = 0
-        for t in texts:
+        for t in raw:
             starts.append(pos)
             pos += len(t) + 1
+        headers: dict[int, str] = {}
         per_segment: dict[int, list[_Candidate]] = {}
-        windows = _digit_windows(joined) if self._anchored else None
-        for rec in self.recognizers:
-            rule_windows = None
-            if windows is not None and rec.rule.anchor == "digit-run":
-                rule_windows = [(a, b) for a, b, digits in windows if digits >= rec.rule.anchor_min_digits]
-            for res in rec.analyze(joined, windows=rule_windows):
-                i = bisect_right(starts, res.start) - 1
+        for rec, hits in zip(self.recognizers, per_rule):
+            rule = rec.rule
+            for hit in hits:
+                i = bisect_right(starts, hit.start) - 1 if len(raw) > 1 else 0
                 base = starts[i]
-                text = texts[i]
-                start, end = res.start - base, res.end - base
+                text = raw[i]
+                start, end = hit.start - base, hit.end - base
                 if end > len(text):
                     continue  # spans two segments
-                meta = res.recognition_metadata
-                score = self._context_score(rec.rule, text, start, fold(segments[i].header), meta[REQUIRES],
-                                            res.score, meta[NORMALIZED])
+                header = headers.get(i)
+                if header is None:
+                    header = headers[i] = fold(segments[i].header)
+                line_start = text.rfind("\n", 0, start) + 1
+                before = fold(text[max(line_start, start - rule.context_window):start])
+                score = _context_score(rule, before, header, hit.spec.requires_context, hit.spec.score, hit.value)
                 if score is not None:
-                    per_segment.setdefault(i, []).append(
-                        _Candidate(rec, start, end, meta[NORMALIZED], meta[EXPOSURE], score))
+                    per_segment.setdefault(i, []).append(_Candidate(rec, start, end, hit.value, hit.exposure, score))
         findings: list[Finding] = []
         for i in sorted(per_segment):
             kept = _resolve_overlaps(per_segment[i])
-            findings.extend(self._finding(c, kept, segments[i], texts[i], source, parent) for c in kept)
+            findings.extend(self._findings(kept, segments[i], source, parent))
         return findings
 
     def detect_text(self, text: str, source: str = "<text>", header: str = "") -> list[Finding]:
         """Convenience for tests and rule examples: one segment of plain text."""
         return self.detect(Segment(text, header=header), source)
 
-    # -- context -------------------------------------------------------------------------------
-    def _context_score(self, rule: Rule, text: str, start: int, header: str, requires: tuple[str, ...],
-                       score: float, value: str) -> float | None:
-        # Labels stand on the value's own line; a line above is a header row, which may name
-        # other columns ("开户账号") and must not outvote the value's own column.
-        line_start = text.rfind("\n", 0, start) + 1
-        before = text[max(line_start, start - rule.context_window):start]
-        pos = _nearest(before, rule.context_positive)
-        neg = _nearest(before, rule.context_negative)
-        head_pos = any(w in header for w in rule.context_positive)
-        head_neg = any(w in header for w in rule.context_negative)
-        if requires and not any(w in before or w in header for w in requires):
-            return None
-        # The nearer word wins; a column header counts as the farthest context.
-        if neg is not None and (pos is None or neg <= pos):  # a tie: the longer word ("凭证号" over "证号")
-            return None
-        if pos is None and head_neg and not head_pos:
-            return None
-        has_context = pos is not None or head_pos
-        # A look-alike (an ID that also passes the credit-code check, as ~1 in 31 real IDs do) is
-        # dropped only when something around it speaks of the other kind of number.
-        if (neg is not None or head_neg) and "*" not in value and rule.validator.lookalike(value):
-            return None
-        if "*" not in value and rule.validator.name == "cn_id_card_18":
-            score += 0.35  # the check character held
-        if has_context:
-            score += 0.25
-        return min(score, 1.0)
+    # -- matching ------------------------------------------------------------------------------
+    def _hits(self, text: str) -> list[list[Hit]]:
+        """Every rule's validated hits in ``text`` (offsets into ``text``), in rule order."""
+        n = len(text)
+        found: dict[int, list[Hit]] = {}
+        if self._by_digits:
+            seen: set[tuple[int, int, int]] = set()
+            for m in _RAW_RUN.finditer(text):
+                rs, rend = m.span()
+                a, b = max(0, rs - _MARGIN), min(n, rend + _MARGIN)
+                window = fold(text[a:b])
+                run = window[rs - a:rend - a]
+                digits = len(run) - run.count(" ") - run.count("-")
+                for rec in self._by_digits:
+                    if rec.rule.anchor_min_digits > digits:
+                        break
+                    for h in rec.scan(window, max(rs - _BEFORE, 0) - a):
+                        key = (id(rec), h.start + a, h.end + a)
+                        if key not in seen:
+                            seen.add(key)
+                            found.setdefault(id(rec), []).append(h._replace(start=h.start + a, end=h.end + a))
+        for rec, prefilter, width in self._prefiltered:
+            last_end = -1
+            for m in prefilter.finditer(text):
+                p = m.start()
+                if p < last_end:
+                    continue  # inside the previous match, as a full-text finditer would skip it
+                a, b = max(0, p - _MARGIN), min(n, p + width + _MARGIN)
+                r = rec.match_at(fold(text[a:b]), p - a)
+                if r is None:
+                    continue
+                last_end = r[0] + a
+                if r[1] is not None:
+                    h = r[1]
+                    found.setdefault(id(rec), []).append(h._replace(start=h.start + a, end=h.end + a))
+        if self._full:
+            folded = fold(text)
+            for rec in self._full:
+                found[id(rec)] = rec.scan(folded, timeout=REGEX_TIMEOUT_SECONDS)
+        return [found.get(id(rec), []) for rec in self.recognizers]
 
     # -- findings ------------------------------------------------------------------------------
-    def _finding(self, c: _Candidate, kept: list[_Candidate], segment: Segment, text: str,
-                 source: str, parent: str | None) -> Finding:
-        rule = c.recognizer.rule
+    def _findings(self, kept: list[_Candidate], segment: Segment, source: str,
+                  parent: str | None) -> Iterator[Finding]:
+        text = segment.text
         loc = segment.location
-        start, end = c.start, c.end
-        line = loc.line
-        if line is not None and "\n" in text:
-            nl = text.rfind("\n", 0, start)
-            line += text.count("\n", 0, start)
-            start, end = start - (nl + 1), end - (nl + 1)
-        location = loc.to_dict(start, end)
-        location["line"] = line
-        masked = c.recognizer.display(c.value)
-        finding = Finding(
-            entity=rule.entity,
-            rule=rule.id,
-            source=source,
-            parent=parent,
-            location=location,
-            masked=masked,
-            fingerprint=fingerprint(self.key, c.value),
-            exposure=c.exposure,  # type: ignore[arg-type]
-            severity=rule.severity if c.exposure == "unmasked" else rule.partial_severity,  # type: ignore[arg-type]
-            confidence=c.score,
-            context=_context(text, c, kept),
-            remediation=rule.remediation,
-        )
-        if self.include_values:
-            finding.extra["value"] = c.value
-        return finding
+        multiline = loc.line is not None and "\n" in text
+        line, counted = loc.line, 0  # newlines before ``counted``, added to ``line`` so far
+        for c in kept:  # in text order: count newlines once, not from the top for every finding
+            rule = c.recognizer.rule
+            start, end = c.start, c.end
+            if multiline:
+                line += text.count("\n", counted, start)  # type: ignore[operator]
+                counted = start
+                nl = text.rfind("\n", 0, start)
+                start, end = start - (nl + 1), end - (nl + 1)
+            location = loc.to_dict(start, end)
+            location["line"] = line
+            yield Finding(
+                entity=rule.entity,
+                rule=rule.id,
+                source=source,
+                parent=parent,
+                location=location,
+                masked=c.recognizer.display(c.value),
+                fingerprint=fingerprint(self.key, c.value),
+                exposure=c.exposure,  # type: ignore[arg-type]
+                severity=rule.severity if c.exposure == "unmasked" else rule.partial_severity,  # type: ignore[arg-type]
+                confidence=c.score,
+                context=_context(text, c, kept),
+                remediation=rule.remediation,
+            )
+
+
+def _context_score(rule: Rule, before: str, header: str, requires: tuple[str, ...], score: float,
+                   value: str) -> float | None:
+    """The candidate's confidence given the (folded) words before it on its line and its column
+    header, or None when the context rules it out."""
+    # Labels stand on the value's own line; a line above is a header row, which may name
+    # other columns ("开户账号") and must not outvote the value's own column.
+    pos = _nearest(before, rule.context_positive)
+    neg = _nearest(before, rule.context_negative)
+    head_pos = any(w in header for w in rule.context_positive) if header else False
+    head_neg = any(w in header for w in rule.context_negative) if header else False
+    if requires and not any(w in before or w in header for w in requires):
+        return None
+    # The nearer word wins; a column header counts as the farthest context.
+    if neg is not None and (pos is None or neg <= pos):  # a tie: the longer word ("凭证号" over "证号")
+        return None
+    if pos is None and head_neg and not head_pos:
+        return None
+    has_context = pos is not None or head_pos
+    # A look-alike (an ID that also passes the credit-code check, as ~1 in 31 real IDs do) is
+    # dropped only when something around it speaks of the other kind of number.
+    if (neg is not None or head_neg) and "*" not in value and rule.validator.lookalike(value):
+        return None
+    if "*" not in value and rule.validator.name == "cn_id_card_18":
+        score += 0.35  # the check character held
+    if has_context:
+        score += 0.25
+    return min(score, 1.0)
 
 
 def _nearest(before: str, words: tuple[str, ...]) -> int | None:
@@ -231,10 +305,10 @@ def _context(text: str, c: _Candidate, kept: list[_Candidate]) -> str:
     for k in kept:
         if k.end <= a or k.start >= b:
             continue
-        parts.append(_scrub(text[pos:max(pos, k.start)]))
+        parts.append(_scrub(fold(text[pos:max(pos, k.start)])))
         parts.append(k.recognizer.display(k.value))
         pos = max(pos, k.end)
-    parts.append(_scrub(text[pos:b]))
+    parts.append(_scrub(fold(text[pos:b])))
     snippet = "".join(parts).replace("\n", " ").replace("\t", " ").strip()
     return ("…" if a > 0 else "") + snippet + ("…" if b < len(text) else "")
 

@@ -3,12 +3,22 @@
 :class:`RuleRecognizer` is a presidio ``PatternRecognizer``: its ``patterns`` are the rule's,
 ``validate_result`` is the rule's named validator, and ``analyze`` returns presidio
 ``RecognizerResult`` objects, so the rule pack also plugs into a conventional ``AnalyzerEngine``.
-Two things differ from the stock class, both for Chinese documents and for speed:
+Three things differ from the stock class, for Chinese documents and for speed:
 
 * all of a rule's patterns run as one compiled alternation (one pass over the text, not one per
-  pattern), with a match timeout, and only the named ``value`` group becomes the result span;
+  pattern), and only the named ``value`` group becomes the result span;
 * each result carries in ``recognition_metadata`` the normalized value and its exposure
-  (``unmasked``/``partial``); values masked as the rule's policy requires are dropped here.
+  (``unmasked``/``partial``); values masked as the rule's policy requires are dropped here;
+* :meth:`RuleRecognizer.scan` is the allocation-light core the detection engine calls on small
+  candidate windows: it returns plain tuples, and builds nothing for a match its validator
+  rejects. :meth:`RuleRecognizer.prefilter` describes where a match can start (the classes of
+  its first two characters), so the engine can find candidate windows for every rule in one
+  fast pass instead of running every rule over the whole text.
+
+The alternation is compiled by the standard library's ``re`` when the rule's syntax allows it
+(``value`` groups renamed per branch; it is several times faster on short windows) and by
+``regex`` otherwise. A full-text scan (``analyze`` on a whole text) runs under ``regex`` with a
+match timeout, as a guard against a pathological pattern in a user's rule pack.
 
 Nothing is downloaded: no NLP engine is involved (presidio's lemma-based context enhancer does
 not work on Chinese; :mod:`scanner.detect.engine` scores context by character distance instead).
@@ -17,13 +27,16 @@ not work on Chinese; :mod:`scanner.detect.engine` scores context by character di
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
-from typing import Any
+import re
+from collections.abc import Sequence
+from re import _constants as _sre  # type: ignore[attr-defined]
+from re import _parser as _sre_parse  # type: ignore[attr-defined]
+from typing import Any, NamedTuple
 
 import regex
 from presidio_analyzer import Pattern, PatternRecognizer, RecognizerResult
 
-from scanner.detect.rules import Rule
+from scanner.detect.rules import PatternSpec, Rule
 from scanner.detect.validators import MASK
 
 log = logging.getLogger(__name__)
@@ -35,6 +48,26 @@ NORMALIZED = "leakscan_value"
 EXPOSURE = "leakscan_exposure"
 PATTERN = "leakscan_pattern"
 REQUIRES = "leakscan_requires_context"
+
+
+class Hit(NamedTuple):
+    """A validated match: span in the scanned string, the pattern that found it, the verdict."""
+
+    start: int
+    end: int
+    spec: PatternSpec
+    value: str
+    exposure: str
+
+
+class Prefilter(NamedTuple):
+    """Where a rule's match can start: ``first`` holds every possible first character; ``second``
+    every possible second one (None when a match may be one character long); ``max_width`` is the
+    longest match (lookarounds excluded)."""
+
+    first: frozenset[str]
+    second: frozenset[str] | None
+    max_width: int
 
 
 def _positions(region: tuple[int, int], length: int) -> range:
@@ -58,10 +91,24 @@ class RuleRecognizer(PatternRecognizer):
             context=list(rule.context_positive),
             global_regex_flags=0,
         )
+        self._specs = rule.patterns
         # One alternation, one branch per pattern; the branch that matched tells which spec applies.
         branches = [f"(?P<p{i}>{p.regex})" for i, p in enumerate(rule.patterns)]
         self._combined = regex.compile("|".join(branches), flags=regex.VERSION0)
-        self._specs = rule.patterns
+        self._fast: re.Pattern[str] | None = None
+        self._value_groups: list[int] = []
+        self._branch_of: dict[int, int] = {}
+        try:
+            # The standard library refuses a repeated group name: each branch gets its own.
+            fast = re.compile("|".join(
+                f"(?P<p{i}>{p.regex.replace('(?P<value>', f'(?P<v{i}>')})" for i, p in enumerate(rule.patterns)))
+            if all(f"v{i}" in fast.groupindex for i in range(len(rule.patterns))):
+                self._fast = fast
+                self._value_groups = [fast.groupindex[f"v{i}"] for i in range(len(rule.patterns))]
+                self._branch_of = {fast.groupindex[f"p{i}"]: i for i in range(len(rule.patterns))}
+        except (re.error, OverflowError, RecursionError):
+            self._fast = None  # regex-only syntax (\p{Han}, variable look-behind …): use regex
+        self.prefilter = _derive_prefilter(self._fast.pattern) if self._fast is not None else None
 
     # presidio hooks -------------------------------------------------------------------------
     def validate_result(self, pattern_text: str) -> bool | None:
@@ -72,51 +119,85 @@ class RuleRecognizer(PatternRecognizer):
                 regex_flags: int | None = None, windows: Sequence[tuple[int, int]] | None = None
                 ) -> list[RecognizerResult]:
         """Find this rule's values in ``text`` (see module docstring); with ``windows``, only
-        matches starting inside those (start, end) spans are looked for."""
+        matches lying inside those (start, end) spans are looked for."""
         if entities and self.rule.entity not in entities:
             return []
         if windows is None:
-            matches: Iterable[tuple[int, regex.Match[str]]] = (
-                (0, m) for m in self._combined.finditer(text, timeout=REGEX_TIMEOUT_SECONDS))
+            hits = self.scan(text, timeout=REGEX_TIMEOUT_SECONDS)
         else:
-            # Look-behinds see before ``a`` (regex semantics); windows start a few characters early.
-            # Windows are a few dozen characters, so no timeout is needed (it costs a third here).
-            matches = ((0, m) for a, b in windows for m in self._combined.finditer(text, a, b))
-        results: list[RecognizerResult] = []
-        seen: set[tuple[int, int]] = set()
+            seen: set[tuple[int, int]] = set()
+            hits = []
+            for a, b in windows:
+                for h in self.scan(text, a, b):
+                    if (h.start, h.end) not in seen:
+                        seen.add((h.start, h.end))
+                        hits.append(h)
+        return [self.result(h) for h in hits]
+
+    def result(self, hit: Hit) -> RecognizerResult:
+        """The presidio result for a :class:`Hit`."""
+        return RecognizerResult(
+            entity_type=self.rule.entity,
+            start=hit.start,
+            end=hit.end,
+            score=hit.spec.score,
+            recognition_metadata={
+                RecognizerResult.RECOGNIZER_NAME_KEY: self.name,
+                RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: self.id,
+                NORMALIZED: hit.value,
+                EXPOSURE: hit.exposure,
+                PATTERN: hit.spec.name,
+                REQUIRES: hit.spec.requires_context,
+            },
+        )
+
+    # the engine's core ----------------------------------------------------------------------
+    def scan(self, text: str, pos: int = 0, endpos: int | None = None, *,
+             timeout: float | None = None) -> list[Hit]:
+        """Validated matches starting at or after ``pos`` and ending by ``endpos``.
+
+        Characters before ``pos`` are seen by look-behinds. With ``timeout`` the scan runs under
+        ``regex`` with that match timeout; a timed-out scan logs a warning and returns what it found.
+        """
+        endpos = len(text) if endpos is None else endpos
+        hits: list[Hit] = []
+        if timeout is None and self._fast is not None:
+            for m in self._fast.finditer(text, pos, endpos):
+                i = self._branch_of[m.lastindex]  # type: ignore[index]
+                start, end = m.span(self._value_groups[i])
+                hit = self._hit(text, start, end, i)
+                if hit is not None:
+                    hits.append(hit)
+            return hits
         try:
-            for offset, m in matches:
+            for m in self._combined.finditer(text, pos, endpos, timeout=timeout):
                 start, end = m.span("value")
                 if start < 0:
                     continue
-                start, end = start + offset, end + offset
-                if (start, end) in seen:
-                    continue
-                seen.add((start, end))
-                spec = self._specs[self._branch(m)]
-                verdict = self.judge(text[start:end], masked_pattern=spec.masked)
-                if verdict is None:
-                    continue
-                value, exposure = verdict
-                results.append(
-                    RecognizerResult(
-                        entity_type=self.rule.entity,
-                        start=start,
-                        end=end,
-                        score=spec.score,
-                        recognition_metadata={
-                            RecognizerResult.RECOGNIZER_NAME_KEY: self.name,
-                            RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: self.id,
-                            NORMALIZED: value,
-                            EXPOSURE: exposure,
-                            PATTERN: spec.name,
-                            REQUIRES: spec.requires_context,
-                        },
-                    )
-                )
+                hit = self._hit(text, start, end, self._branch(m))
+                if hit is not None:
+                    hits.append(hit)
         except TimeoutError:
             log.warning("rule %s: pattern matching timed out; the rest of this text was not checked by it", self.name)
-        return results
+        return hits
+
+    def match_at(self, text: str, pos: int) -> tuple[int, Hit | None] | None:
+        """The match starting exactly at ``pos`` (None if there is none) as ``(match end, hit)``;
+        ``hit`` is None when the validator rejects it. Needs the standard-library pattern."""
+        assert self._fast is not None
+        m = self._fast.match(text, pos)
+        if m is None:
+            return None
+        i = self._branch_of[m.lastindex]  # type: ignore[index]
+        start, end = m.span(self._value_groups[i])
+        return m.end(), self._hit(text, start, end, i)
+
+    def _hit(self, text: str, start: int, end: int, branch: int) -> Hit | None:
+        spec = self._specs[branch]
+        verdict = self.judge(text[start:end], masked_pattern=spec.masked)
+        if verdict is None:
+            return None
+        return Hit(start, end, spec, verdict[0], verdict[1])
 
     def _branch(self, m: regex.Match[str]) -> int:
         return next(i for i in range(len(self._specs)) if m.group(f"p{i}") is not None)
@@ -149,3 +230,93 @@ class RuleRecognizer(PatternRecognizer):
         for i in _positions(self.rule.mask_display, len(chars)):
             chars[i] = MASK
         return "".join(chars)
+
+
+# -- prefilter derivation --------------------------------------------------------------------------
+
+class _Unbounded(Exception):
+    """The pattern's start cannot be described by two finite character classes."""
+
+
+_MAX_CLASS = 4096  # characters; a wider class (a negated one, ``.``) makes a useless prefilter
+_MAX_STEPS = 2000
+_CASE_FLAGS = re.IGNORECASE | re.LOCALE
+
+
+def _derive_prefilter(pattern: str) -> Prefilter | None:
+    """The :class:`Prefilter` of a standard-library ``pattern``, or None when it cannot be derived
+    (a match may be empty or start with any character, a class is too wide, a back-reference …)."""
+    try:
+        parsed = _sre_parse.parse(pattern)
+        if parsed.state.flags & _CASE_FLAGS:
+            return None
+        width = parsed.getwidth()[1]
+        if width >= _sre.MAXREPEAT or width > 256:
+            return None
+        steps = [0]
+        prefixes = _prefixes(list(parsed.data), 2, steps)
+    except (_Unbounded, re.error, RecursionError, ValueError, TypeError):
+        return None
+    if not prefixes or any(len(p) == 0 for p in prefixes):
+        return None  # an empty match is possible
+    first = frozenset().union(*(p[0] for p in prefixes))
+    if any(len(p) == 1 for p in prefixes):
+        return Prefilter(first, None, width)
+    return Prefilter(first, frozenset().union(*(p[1] for p in prefixes)), width)
+
+
+def _charset(op: Any, av: Any) -> frozenset[str]:
+    """The characters one LITERAL or IN item accepts."""
+    if op is _sre.LITERAL:
+        return frozenset(chr(av))
+    if op is not _sre.IN:
+        raise _Unbounded
+    chars: set[str] = set()
+    for item_op, item_av in av:
+        if item_op is _sre.LITERAL:
+            chars.add(chr(item_av))
+        elif item_op is _sre.RANGE:
+            lo, hi = item_av
+            if hi - lo > _MAX_CLASS:
+                raise _Unbounded
+            chars.update(map(chr, range(lo, hi + 1)))
+        else:  # NEGATE, CATEGORY (\d, \w …), CHARSET: not a small finite set
+            raise _Unbounded
+        if len(chars) > _MAX_CLASS:
+            raise _Unbounded
+    return frozenset(chars)
+
+
+def _prefixes(items: list[Any], k: int, steps: list[int]) -> set[tuple[frozenset[str], ...]]:
+    """Every tuple of the first ``k`` character classes a match of ``items`` can begin with
+    (shorter tuples where a match can end sooner)."""
+    steps[0] += 1
+    if steps[0] > _MAX_STEPS:
+        raise _Unbounded
+    if k == 0 or not items:
+        return {()}
+    (op, av), rest = items[0], items[1:]
+    if op in (_sre.LITERAL, _sre.IN):
+        head = _charset(op, av)
+        return {(head, *p) for p in _prefixes(rest, k - 1, steps)}
+    if op in (_sre.AT, _sre.ASSERT, _sre.ASSERT_NOT):
+        return _prefixes(rest, k, steps)  # zero-width: it only narrows what follows
+    if op is _sre.SUBPATTERN:
+        if av[1] & _CASE_FLAGS:
+            raise _Unbounded
+        return _prefixes(list(av[-1].data) + rest, k, steps)
+    if op is _sre.BRANCH:
+        out: set[tuple[frozenset[str], ...]] = set()
+        for alt in av[1]:
+            out |= _prefixes(list(alt.data) + rest, k, steps)
+        return out
+    if op in (_sre.MAX_REPEAT, _sre.MIN_REPEAT, getattr(_sre, "POSSESSIVE_REPEAT", _sre.MAX_REPEAT)):
+        lo, hi, sub = av
+        if hi == 0:
+            return _prefixes(rest, k, steps)
+        again = [(op, (max(lo - 1, 0), hi - 1 if hi < _sre.MAXREPEAT else hi, sub))]
+        body = _prefixes(list(sub.data) + again + rest, k, steps)
+        return body if lo > 0 else body | _prefixes(rest, k, steps)
+    if op is getattr(_sre, "ATOMIC_GROUP", None):
+        return _prefixes(list(av.data) + rest, k, steps)
+    raise _Unbounded  # ANY, NOT_LITERAL, back-references …
