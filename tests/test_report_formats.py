@@ -506,3 +506,30 @@ def test_xlsx_long_detail_sheet_uses_one_default_row_height(report: dict[str, An
     assert details.count("<row ") == 1 + len(report["findings"])
     assert set(re.findall(r'<row r="\d+" ht="([\d.]+)"', details)) == {"42"}  # no row sized on its own
     assert len(set(re.findall(r'<row r="\d+" ht="([\d.]+)"', summary))) > 1
+
+
+# --- redaction summary -------------------------------------------------------------------------
+
+
+def _with_redaction(report: dict[str, Any]) -> dict[str, Any]:
+    report = copy.deepcopy(report)
+    sources = [f["source"] for f in report["findings"]]
+    docs = [d for d in report["documents"] if d["source"] in sources]
+    docs[0]["redaction"], docs[0]["redacted_to"] = "done", "/tmp/脱敏/copy-one"
+    if len(docs) > 1:
+        docs[1]["redaction"], docs[1]["redacted_to"] = "not possible: 不支持改写 WPS 格式，请人工处理", None
+    return report
+
+
+def _readable(data: bytes, fmt: str) -> str:
+    if fmt == "xlsx":
+        return json.dumps(xlsx_sheets(data), ensure_ascii=False, default=str)
+    return data.decode("utf-8-sig")
+
+
+@pytest.mark.parametrize("fmt", ["table", "csv", "html", "xlsx", "sarif"])
+def test_every_format_carries_the_redaction_summary(report: dict[str, Any], fmt: str) -> None:
+    blob = _readable(render(_with_redaction(report), fmt), fmt)
+    assert "/tmp/脱敏/copy-one" in blob
+    assert ("无法脱敏" in blob or "not possible" in blob), fmt
+    assert "/tmp/脱敏/copy-one" not in _readable(render(report, fmt), fmt)

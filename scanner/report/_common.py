@@ -469,6 +469,18 @@ def document_notes(index: DocIndex, source: str) -> list[str]:
     return out
 
 
+def redactions(report: dict[str, Any]) -> list[dict[str, Any]]:
+    """The redaction summary: one entry per document a de-identified copy was attempted for
+    (``source``, ``status`` label, ``copy`` path, ``failed``)."""
+    out = []
+    for d in documents_of(report):
+        if d.get("redaction") is None:
+            continue
+        out.append({"source": text(d.get("source")), "status": redaction_label(d["redaction"]),
+                    "copy": text(d.get("redacted_to")), "failed": text(d["redaction"]).startswith("not possible")})
+    return out
+
+
 def redaction_label(value: Any) -> str:
     """documents[].redaction for people."""
     raw = text(value)

@@ -13,10 +13,12 @@ from scanner.report._common import (
     DocIndex,
     any_values,
     finding_cells,
+    redactions,
     sorted_findings,
 )
 
 # A cell starting with one of these is run as a formula by Excel/WPS; scanned text is untrusted.
+REDACTION_HEADERS = ["脱敏处理", "脱敏副本"]
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -33,9 +35,14 @@ def write(report: dict[str, Any], out: BinaryIO, *, options: ReportOptions) -> N
     stream = io.TextIOWrapper(out, encoding="utf-8-sig", newline="", write_through=True)
     try:
         writer = csv.writer(stream)
-        writer.writerow(FINDING_HEADERS + ([VALUE_HEADER] if with_value else []))
+        redacted = {r["source"]: r for r in redactions(report)}
+        writer.writerow(FINDING_HEADERS + ([VALUE_HEADER] if with_value else []) + (REDACTION_HEADERS if redacted else []))
         for number, finding in enumerate(findings, 1):
-            writer.writerow([_cell(c) for c in finding_cells(number, finding, options, with_value=with_value)])
+            cells = finding_cells(number, finding, options, with_value=with_value)
+            if redacted:
+                r = redacted.get(str(finding.get("source")))
+                cells += [r["status"], r["copy"]] if r else ["", ""]
+            writer.writerow([_cell(c) for c in cells])
         stream.flush()
     finally:
         # The caller owns ``out``: leave it open.

@@ -28,6 +28,7 @@ from scanner.report._common import (
     entity_label,
     exposure_label,
     fixed_of,
+    redactions,
     format_duration,
     format_time,
     key_note,
@@ -243,6 +244,7 @@ def _context(report: dict[str, Any], options: ReportOptions) -> dict[str, Any]:
         ],
         "show_fixed": "fixed" in report,
         "problems": problems,
+        "redactions": [dict(r, source=_link(r["source"])) for r in redactions(report)],
         "show_values": options.show_values,
     }
 
@@ -420,6 +422,20 @@ footer { margin-top: 32px; color: #5f6b7a; font-size: 12px; border-top: 1px soli
 </table>
 {% else %}<p>所有文档均已检查。</p>{% endif %}
 </section>
+
+{% if redactions %}
+<section id="redactions" class="page-break">
+<h2>附：脱敏副本</h2>
+<table class="list">
+<colgroup><col style="width:4em"><col><col style="width:16em"><col style="width:30%"></colgroup>
+<thead><tr><th>序号</th><th>原文件</th><th>处理结果</th><th>脱敏副本</th></tr></thead>
+<tbody>
+{% for r in redactions %}<tr><td>{{ loop.index }}</td><td>{% if r.source.href %}<a href="{{ r.source.href }}">{{ r.source.text }}</a>{% else %}{{ r.source.text }}{% endif %}</td>
+<td{% if r.failed %} class="audit-new"{% endif %}>{{ r.status }}</td><td>{{ r.copy }}</td></tr>
+{% endfor %}</tbody>
+</table>
+</section>
+{% endif %}
 
 <footer>由 {{ tool_name }} {{ tool_version }} 生成。报告只含脱敏后的值；指纹用于多次检查之间比对同一条信息，不能还原原值。</footer>
 </body>

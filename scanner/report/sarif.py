@@ -240,6 +240,14 @@ def _skeleton(report: dict[str, Any], rules: dict[str, dict[str, Any]]) -> dict[
     run_info = mapping(report, "run")
     if run_info:
         run_properties["run"] = run_info
+    if report.get("unverified"):
+        run_properties["unverified"] = report["unverified"]
+    redacted = [d for d in report.get("documents") or [] if isinstance(d, dict) and d.get("redaction") is not None]
+    if redacted:
+        run_properties["redaction"] = [
+            {"source": text(d.get("source")), "redaction": text(d.get("redaction")), "redacted_to": d.get("redacted_to")}
+            for d in redacted
+        ]
 
     run: dict[str, Any] = {
         "tool": {"driver": driver},

@@ -11,6 +11,7 @@ from rich.table import Table
 from rich.text import Text
 
 from scanner.report import ReportOptions, labels
+from scanner.report._common import redactions
 
 _COLOUR = {"high": "bold red", "medium": "yellow", "low": "cyan"}
 _MAX_ROWS_PER_DOCUMENT = 50
@@ -83,6 +84,17 @@ def _render(report: dict[str, Any], console: Console) -> None:
         console.print(table)
         console.print()
 
+    redacted = redactions(report)
+    if redacted:
+        table = Table(title="脱敏副本", title_justify="left")
+        table.add_column("文件")
+        table.add_column("处理结果")
+        table.add_column("脱敏副本")
+        for r in redacted:
+            table.add_row(r["source"], Text(r["status"], style="red" if r["failed"] else "green"), r["copy"])
+        console.print(table)
+        console.print()
+
     _summary(report, findings, documents, console)
 
 
@@ -108,6 +120,13 @@ def _summary(report: dict[str, Any], findings: list[dict[str, Any]], documents: 
             f"未检查 {status['skipped']}。")
     if report.get("fixed"):
         line += f" 已整改 {len(report['fixed'])} 处。"
+    if report.get("suppressed"):
+        line += f" 已忽略 {report['suppressed']} 处（白名单或已确认）。"
+    if report.get("unverified"):
+        line += f" 上次发现的 {report['unverified']} 处因文件本次未能检查而无法确认是否已整改。"
+    failed = sum(r["failed"] for r in redactions(report))
+    if failed:
+        line += f" {failed} 个文件无法自动脱敏，需人工处理。"
     console.print(line)
     if report.get("key_note"):
         console.print(Text(report["key_note"], style="dim"))
