@@ -123,3 +123,12 @@ def test_audit_refuses_a_missing_key_and_bad_config(tmp_path, monkeypatch, capsy
     bad.write_text('[[site]]\nname = "x"\nurl = "http://a/"\nmax_pagez = 3\n', encoding="utf-8")
     with pytest.raises(UsageError, match="max_pagez"):
         load_config(bad)
+
+
+def test_the_example_config_in_the_repository_loads():
+    from conftest import ROOT
+
+    config = load_config(ROOT / "examples" / "sites.toml")
+    assert [s.name for s in config.sites] == ["qingshan"]
+    assert config.sites[0].limits["max_pages"] == 5000 and config.sites[0].limits["delay"] == 0.5
+    assert config.sites[0].departments["/xxgk/jtj/"] == "县交通运输局"
