@@ -45,6 +45,7 @@ _REC_CHUNK = 24
 _DET_SIDE = 1280
 # Lines recognised with less confidence than this are dropped (rapidocr's own default).
 _MIN_SCORE = 0.5
+_WORD = re.compile(r"\w")
 
 
 # -- engine ----------------------------------------------------------------------------------------
@@ -232,7 +233,7 @@ def _recognise(ocr: Any, image: np.ndarray, deadline: float) -> tuple[list[Box],
         except RapidOCRError:
             continue
         for quad, text, score in zip(quads[start:start + _REC_CHUNK], rec.txts, rec.scores, strict=False):
-            if score < _MIN_SCORE or not text.strip():
+            if score < _MIN_SCORE or not _WORD.search(text):  # "=" read off a picture's edge
                 continue
             xs, ys = quad[:, 0], quad[:, 1]
             boxes.append((float(xs.min()), float(ys.min()), float(xs.max()), float(ys.max())))
@@ -373,3 +374,27 @@ def _date_ok(yyyymmdd: str) -> bool:
     except ValueError:
         return False
     return dt.date(1900, 1, 1) <= born <= dt.date.today()
+
+
+# -- PDF pages -------------------------------------------------------------------------------------
+def read_pdf_page(pdf: Any, index: int, limits: Limits) -> tuple[list[Segment], bool]:
+    """Render page ``index`` of an open ``pypdfium2.PdfDocument`` at ``limits.ocr_dpi`` (less for
+    a page too large for ``limits.ocr_max_side``) and OCR it. Boxes are in points from the
+    top-left corner of the page as displayed. Returns the segments and whether the page was read
+    completely (within the time limit)."""
+    import numpy as np
+
+    page = pdf[index]
+    try:
+        width, height = page.get_size()
+        scale = min(limits.ocr_dpi / 72, limits.ocr_max_side / max(width, height, 1.0))
+        bitmap = page.render(scale=scale, grayscale=True)
+        try:
+            gray = bitmap.to_numpy()
+            image = np.repeat(gray.reshape(gray.shape[0], gray.shape[1], 1), 3, axis=2)
+        finally:
+            bitmap.close()
+    finally:
+        page.close()
+    text = read_image(image, limits)
+    return segments(text, index + 1, scale), text.complete

@@ -19,10 +19,12 @@ import pypdfium2.raw as pdfium_c
 
 from scanner.config import Limits
 from scanner.errors import ExtractError, Skip
+from scanner.extract import ocr
 from scanner.extract._layout import Glyph, LayoutState, Rules, layout
 from scanner.model import Document, Location, Segment
 
 OCR_REASON = "图片型PDF，需要文字识别（OCR）才能检查"
+OCR_EMPTY_REASON = "图片型PDF，文字识别未识别出文字"
 NO_TEXT_REASON = "PDF中没有文字（空白页或矢量图形）"
 # Only this many path segments per page are examined for ruling lines (maps, charts: give up).
 _MAX_PATH_SEGMENTS = 20_000
@@ -31,6 +33,9 @@ _RULE_MAX_THICK = 4.0
 _RULE_MIN_LEN = 6.0
 # A page without text but with this many vector paths is probably outlined text.
 _OUTLINE_PATHS = 50
+# A page with fewer words than this over an image covering half the page is a scan with a stamp,
+# page number or watermark as its only text: it is OCR'd as well.
+_FEW_WORDS = 20
 _SPACES = frozenset(" \u00a0\u3000\t")
 # A run of characters between pdfium's spaces and line breaks.
 _RUN = re.compile(r"[^\s\x00-\x1f\ufffe\uffff]+")
@@ -42,8 +47,10 @@ ToLayout = Callable[[float, float, float, float], tuple[float, float, float, flo
 def extract(doc: Document, limits: Limits) -> Iterator[Segment]:
     """Yield the text of ``doc`` (a PDF) as table-cell and paragraph Segments, page by page.
 
-    Pages without a text layer are listed in ``doc.meta["ocr_pages"]``; a document where no page
-    has text raises :class:`Skip`.
+    Pages without a usable text layer (listed in ``doc.meta["ocr_pages"]``) are rendered and
+    OCR'd when the OCR extra is installed and the run's page budget allows; those left unread are
+    listed in ``doc.meta["ocr_unread_pages"]``. A document where no page yields text raises
+    :class:`Skip` saying why.
     """
     pdf = _open(doc)
     if pdf is None:
@@ -52,15 +59,28 @@ def extract(doc: Document, limits: Limits) -> Iterator[Segment]:
         truncated = not _has_eof_marker(doc)
         state = LayoutState()
         ocr_pages: list[int] = []
+        unread: list[int] = []
+        incomplete: list[int] = []
+        ocr_ok = ocr.available()
+        ocr_text = False
         text_pages = 0
         chars = 0
         count = len(pdf)
         for index in range(count):
-            glyphs, rules, image_only = _read_page(pdf, index)
+            glyphs, rules, scanned = _read_page(pdf, index)
+            if scanned:
+                ocr_pages.append(index + 1)
+                doc.meta["ocr_pages"] = ocr_pages
+                if ocr_ok and ocr.budget(limits).take():
+                    found, complete = ocr.read_pdf_page(pdf, index, limits)
+                    ocr_text = ocr_text or bool(found)
+                    if not complete:
+                        incomplete.append(index + 1)
+                    yield from found
+                else:
+                    unread.append(index + 1)
+                    doc.meta["ocr_unread_pages"] = unread
             if not glyphs:
-                if image_only:
-                    ocr_pages.append(index + 1)
-                    doc.meta["ocr_pages"] = ocr_pages
                 continue
             text_pages += 1
             for item in layout(glyphs, rules, state):
@@ -72,12 +92,28 @@ def extract(doc: Document, limits: Limits) -> Iterator[Segment]:
                     Location(page=index + 1, line=item.line, table=item.table, row=item.row, column=item.column),
                     header=item.header,
                 )
-        if count and not text_pages:
-            raise Skip(OCR_REASON if ocr_pages else NO_TEXT_REASON)
+        if count and not text_pages and not ocr_text:
+            if not ocr_pages:
+                raise Skip(NO_TEXT_REASON)
+            if not ocr_ok:
+                raise Skip(ocr.MISSING_REASON)
+            if unread == ocr_pages:
+                raise Skip(f"{OCR_REASON}（文字识别页数已达本次检查上限{limits.ocr_page_budget}页）")
+            if not unread and not incomplete:
+                raise Skip(OCR_EMPTY_REASON)
+        if unread and ocr_ok:
+            raise ExtractError(f"文字识别页数已达本次检查上限（{limits.ocr_page_budget}页），{_pages(unread)}未识别")
+        if incomplete:
+            raise ExtractError(
+                f"{_pages(incomplete)}文字识别超时（每页上限{limits.ocr_seconds_per_page:.0f}秒），未识别完")
         if truncated:
             raise ExtractError(f"PDF文件不完整（可能下载中断），已检查能读出的{count}页")
     finally:
         pdf.close()
+
+
+def _pages(numbers: list[int]) -> str:
+    return "第" + "、".join(map(str, numbers[:10])) + ("等页" if len(numbers) > 10 else "页")
 
 
 def _open(doc: Document) -> pdfium.PdfDocument | None:
@@ -107,7 +143,8 @@ def _has_eof_marker(doc: Document) -> bool:
 
 
 def _read_page(pdf: pdfium.PdfDocument, index: int) -> tuple[list[Glyph], Rules | None, bool]:
-    """Glyphs and ruling lines of one page, and whether a page without text shows an image."""
+    """Glyphs and ruling lines of one page, and whether it needs OCR: no text but something shown
+    (a scanned image, outlined text), or a few words over a page-sized image."""
     try:
         page = pdf[index]
     except pdfium.PdfiumError:
@@ -121,7 +158,8 @@ def _read_page(pdf: pdfium.PdfDocument, index: int) -> tuple[list[Glyph], Rules 
             textpage.close()
         if not glyphs:
             return [], None, _looks_scanned(page)
-        return glyphs, _rules(page, to_layout), False
+        scanned = len(glyphs) < _FEW_WORDS and _has_page_image(page)
+        return glyphs, _rules(page, to_layout), scanned
     finally:
         page.close()
 
@@ -259,6 +297,23 @@ def _looks_scanned(page: pdfium.PdfPage) -> bool:
         if kind == pdfium_c.FPDF_PAGEOBJ_PATH:
             paths += 1
             if paths >= _OUTLINE_PATHS:
+                return True
+    return False
+
+
+def _has_page_image(page: pdfium.PdfPage) -> bool:
+    """Does an image cover at least half of the page?"""
+    raw = page.raw
+    width, height = page.get_size()
+    floats = (ctypes.c_float * 4)()
+    base, size = ctypes.addressof(floats), ctypes.sizeof(ctypes.c_float)
+    for i in range(pdfium_c.FPDFPage_CountObjects(raw)):
+        obj = _GET_OBJECT(_address(raw), i)
+        if not obj or _OBJECT_TYPE(obj) != pdfium_c.FPDF_PAGEOBJ_IMAGE:
+            continue
+        if _OBJECT_BOUNDS(obj, base, base + size, base + 2 * size, base + 3 * size):
+            left, bottom, right, top = floats
+            if (right - left) * (top - bottom) >= 0.5 * width * height:
                 return True
     return False
 
