@@ -101,12 +101,19 @@ def _fmt(value: float | None) -> str:
     return "   -  " if value is None else f"{value * 100:5.1f}%"
 
 
-def load_truth(path: Path, key: str) -> list[Item]:
-    """Truth items with fingerprints computed under ``key``."""
+def load_truth(path: Path, key: str, rebase: tuple[str, str] | None = None) -> list[Item]:
+    """Truth items with fingerprints computed under ``key``; ``rebase`` (old prefix, new prefix)
+    turns file sources into the URLs a crawl of the same files served over HTTP reports."""
     raw = json.loads(path.read_text(encoding="utf-8"))
     items = raw["items"] if isinstance(raw, dict) else raw
+
+    def source(s: str) -> str:
+        if rebase and norm_source(s).startswith(rebase[0]):
+            return rebase[1] + norm_source(s)[len(rebase[0]):]
+        return norm_source(s)
+
     return [
-        Item(norm_source(t["source"]), t["entity"], t["exposure"], fingerprint(key, t["value"]),
+        Item(source(t["source"]), t["entity"], t["exposure"], fingerprint(key, t["value"]),
              mask(t["entity"], t["value"]), t.get("variant", ""))
         for t in items if t["entity"] in ENTITIES
     ]
@@ -242,9 +249,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--min-precision", type=float, default=None,
                         help="exit 1 when overall precision is below (0–1)")
     parser.add_argument("--max-list", type=int, default=200, help="at most this many missed/spurious lines each")
+    parser.add_argument("--rebase", metavar="OLD=NEW",
+                        help="score a crawl: truth sources starting with OLD (a folder) start with NEW (its URL)")
     args = parser.parse_args(argv)
 
-    truth = load_truth(args.truth, args.key)
+    rebase = None
+    if args.rebase:
+        old, _, new = args.rebase.partition("=")
+        rebase = (norm_source(old), new)
+    truth = load_truth(args.truth, args.key, rebase)
     found, kinds, left_out = load_report(args.report, args.truth)
     overall, _ = evaluate(truth, found, kinds, max_list=args.max_list)
     for reason, n in sorted(left_out.items()):
