@@ -92,10 +92,13 @@ def _build(threads: int) -> Any:
 
 
 def available() -> bool:
-    """Is the OCR extra installed? (Cheap: looks the modules up without importing them.)"""
-    from importlib.util import find_spec
-
-    return find_spec("rapidocr") is not None and find_spec("onnxruntime") is not None
+    """Is the OCR extra installed? (Imports it: call only when a page needs OCR.)"""
+    try:
+        import onnxruntime  # noqa: F401
+        import rapidocr  # noqa: F401
+    except ImportError:
+        return False
+    return True
 
 
 def require() -> None:

@@ -61,7 +61,7 @@ def extract(doc: Document, limits: Limits) -> Iterator[Segment]:
         ocr_pages: list[int] = []
         unread: list[int] = []
         incomplete: list[int] = []
-        ocr_ok = ocr.available()
+        ocr_ok: bool | None = None  # is the OCR extra installed? (looked up at the first scanned page)
         ocr_text = False
         text_pages = 0
         chars = 0
@@ -71,6 +71,8 @@ def extract(doc: Document, limits: Limits) -> Iterator[Segment]:
             if scanned:
                 ocr_pages.append(index + 1)
                 doc.meta["ocr_pages"] = ocr_pages
+                if ocr_ok is None:
+                    ocr_ok = ocr.available()
                 if ocr_ok and ocr.budget(limits).take():
                     found, complete = ocr.read_pdf_page(pdf, index, limits)
                     ocr_text = ocr_text or bool(found)
