@@ -1,0 +1,216 @@
+"""OCR helpers that need no OCR engine: digit repair, line joining, sniffing pictures and the
+path taken when the OCR extra is not installed (fake people only)."""
+
+from __future__ import annotations
+
+import builtins
+import io
+import random
+
+import pytest
+from stdnum.iso7064 import mod_11_2
+
+from scanner.config import Limits
+from scanner.extract import ocr
+from scanner.extract.ocr import MISSING_REASON, join_lines, repair
+from scanner.extract.sniff import sniff
+from scanner.model import Document
+from scanner.pipeline import Scanner
+
+PIL = pytest.importorskip("PIL", reason="Pillow is needed to make the test pictures")
+from PIL import Image  # noqa: E402
+
+
+def fake_id(rng: random.Random, check: str | None = None) -> str:
+    while True:
+        body = f"{rng.choice(['110105', '340823', '430104', '440106', '510107'])}{rng.randint(1950, 2005)}"
+        body += f"{rng.randint(1, 12):02d}{rng.randint(1, 28):02d}{rng.randint(0, 999):03d}"
+        value = body + mod_11_2.calc_check_digit(body)
+        if check is None or value[-1] == check:
+            return value
+
+
+# -- digit repair ------------------------------------------------------------------------------------
+
+
+def test_confused_letters_in_an_id_are_repaired_when_the_check_character_holds() -> None:
+    rng = random.Random(1)
+    for _ in range(30):
+        idn = fake_id(rng)
+        zeros = [i for i, c in enumerate(idn[:17]) if c == "0"]
+        ones = [i for i, c in enumerate(idn[:17]) if c == "1"]
+        if not zeros or not ones:
+            continue
+        garbled = list(idn)
+        garbled[zeros[0]] = "O"
+        garbled[ones[-1]] = "l"
+        text = "身份证号：" + "".join(garbled) + "，已核实"
+        assert repair(text) == "身份证号：" + idn + "，已核实"
+
+
+def test_every_listed_confusion() -> None:
+    # 3 4 0 8 2 3 1 9 8 5 0 5 1 2 2 ? : a body holding 0, 1, 2, 5 and 8
+    body = "34082319850512201"
+    idn = body + mod_11_2.calc_check_digit(body)
+    for wrong, right in (("O", "0"), ("o", "0"), ("I", "1"), ("l", "1"), ("|", "1"), ("Z", "2"), ("S", "5"),
+                         ("B", "8")):
+        i = idn.index(right, 1)
+        garbled = idn[:i] + wrong + idn[i + 1:]
+        assert repair(f"证号 {garbled}") == f"证号 {idn}", wrong
+
+
+def test_check_position_x() -> None:
+    idn = fake_id(random.Random(2), check="X")
+    assert repair(idn[:-1] + "×") == idn
+    assert repair(idn[:-1] + "x") == idn
+    # × elsewhere is not a digit
+    assert repair("3408231985×512201X") == "3408231985×512201X"
+
+
+def test_mobile_and_old_id() -> None:
+    assert repair("电话l3812345678") == "电话13812345678"
+    assert repair("手机 I86O0001234 转") == "手机 18600001234 转"
+    assert repair("旧证 1101058S0101123") == "旧证 110105850101123"  # 15 digits, 1985-01-01
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "ISO9001质量体系认证",
+        "BOSS直聘 Hello World",
+        "编号 O13812345678",  # 12 characters: no candidate length
+        "S0000000000",  # 50000000000 is no mobile
+        "l2812345678",  # 12… is no mobile segment
+        "1101051999l332123X",  # month 13 is no date
+        "1101O5O0O0O0OOO0O1",  # too many changes
+        "11010519900307123",  # 17 digits: not a candidate, left alone
+        "110105199003071231",  # already digits (even with a wrong check character): unchanged
+        "申请人张三，身份证号码见附件",
+    ],
+)
+def test_non_candidates_are_left_alone(text: str) -> None:
+    assert repair(text) == text
+
+
+def test_a_wrong_check_character_is_not_forced_valid() -> None:
+    rng = random.Random(3)
+    idn = fake_id(rng, check="7")
+    wrong = idn[:-1] + "4"
+    i = wrong.index("1", 1)
+    garbled = wrong[:i] + "l" + wrong[i + 1:]
+    assert repair(garbled) == garbled
+
+
+# -- lines -------------------------------------------------------------------------------------------
+
+
+def test_value_split_over_two_boxes_is_joined() -> None:
+    idn = fake_id(random.Random(4))
+    boxes = [(10, 100, 90, 130), (100, 100, 300, 130), (312, 101, 440, 131), (700, 100, 900, 130)]
+    texts = ["身份证号", idn[:10], idn[10:], "13812345678"]
+    lines = join_lines(boxes, texts)
+    assert len(lines) == 1
+    assert lines[0].text == f"身份证号 {idn}\t13812345678"
+    assert lines[0].box == (10, 100, 900, 131)
+
+
+def test_two_short_numbers_are_not_glued() -> None:
+    lines = join_lines([(10, 10, 40, 40), (50, 10, 200, 40)], ["12", "13812345678"])
+    assert lines[0].text == "12 13812345678"
+
+
+def test_plate_split_after_the_letter() -> None:
+    lines = join_lines([(10, 10, 60, 40), (66, 10, 160, 40)], ["皖A·", "12345"])
+    assert lines[0].text == "皖A·12345"
+
+
+def test_skewed_rows_stay_apart() -> None:
+    # Two table rows drawn 2° off: each row drifts 20 px over 600 px, more than half a row.
+    boxes, texts = [], []
+    for row in range(2):
+        for col in range(4):
+            x = 20 + col * 250
+            y = 100 + row * 40 + x * 0.035
+            boxes.append((x, y, x + 150, y + 28))
+            texts.append(f"r{row}c{col}")
+    lines = join_lines(boxes, texts)
+    assert [line.text for line in lines] == ["r0c0\tr0c1\tr0c2\tr0c3", "r1c0\tr1c1\tr1c2\tr1c3"]
+
+
+# -- sniffing ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("fmt", "kind"), [("PNG", "png"), ("JPEG", "jpeg"), ("GIF", "gif"), ("BMP", "bmp"),
+                                           ("TIFF", "tiff"), ("WEBP", "webp")])
+def test_pictures_are_sniffed_by_their_bytes(fmt: str, kind: str) -> None:
+    buf = io.BytesIO()
+    Image.new("RGB", (40, 20), "white").save(buf, format=fmt)
+    assert sniff(Document(source="download.jsp?id=3", data=buf.getvalue())) == kind
+
+
+# -- without the OCR extra ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def no_ocr(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make ``import rapidocr`` fail as it does when the extra is not installed."""
+    real_import = builtins.__import__
+
+    def fake_import(name: str, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if name.split(".")[0] in ("rapidocr", "onnxruntime"):
+            raise ImportError(f"No module named {name!r}", name=name)
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", fake_import)
+    monkeypatch.setattr(ocr, "_ENGINE", ocr._Engine())
+
+
+def _png() -> bytes:
+    buf = io.BytesIO()
+    Image.new("RGB", (200, 80), "white").save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def _pdf(pages: list[str | None]) -> bytes:
+    """Pages with a text line or only a picture (None), like a scanned page."""
+    pytest.importorskip("reportlab", reason="reportlab is needed to make the test PDFs")
+    from reportlab.lib.pagesizes import A4
+    from reportlab.lib.utils import ImageReader
+    from reportlab.pdfgen import canvas
+
+    buf = io.BytesIO()
+    c = canvas.Canvas(buf, pagesize=A4)
+    for text in pages:
+        if text is None:
+            c.drawImage(ImageReader(io.BytesIO(_png())), 40, 60, width=500, height=700)
+        else:
+            c.drawString(60, 780, text)
+        c.showPage()
+    c.save()
+    return buf.getvalue()
+
+
+@pytest.fixture(scope="module")
+def scanner(detector) -> Scanner:  # type: ignore[no-untyped-def]
+    return Scanner(detector, Limits())
+
+
+def test_picture_without_ocr_is_skipped_saying_why(no_ocr: None, scanner: Scanner) -> None:
+    [result] = scanner.process(Document(source="公示名单.png", data=_png(), name="公示名单.png"))
+    assert (result.status, result.reason, result.kind) == ("skipped", MISSING_REASON, "png")
+
+
+def test_image_only_pdf_without_ocr_is_skipped_saying_why(no_ocr: None, scanner: Scanner) -> None:
+    [result] = scanner.process(Document(source="扫描件.pdf", data=_pdf([None, None])))
+    assert (result.status, result.reason) == ("skipped", MISSING_REASON)
+    assert result.meta["ocr_pages"] == [1, 2]
+
+
+def test_mixed_pdf_without_ocr_lists_the_unread_pages(no_ocr: None) -> None:
+    from scanner.extract.pdf import extract
+
+    doc = Document(source="a.pdf", data=_pdf(["Tel 13812345678", None]))
+    segments = list(extract(doc, Limits()))
+    assert any("13812345678" in s.text for s in segments)
+    assert doc.meta["ocr_pages"] == [2] and doc.meta["ocr_unread_pages"] == [2]
+    assert not ocr.available()
