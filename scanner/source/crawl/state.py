@@ -1,0 +1,200 @@
+"""The crawl's SQLite state file: frontier, fetched URLs with hashes and validators, the link graph
+and the results recorded by the consumer (so an interrupted audit resumes without losing findings).
+
+One connection, guarded by a lock (``record()`` may be called from another thread than the crawl).
+WAL journal: a reader never blocks the writer; ``synchronous=NORMAL`` survives a killed process.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from scanner.model import DocumentResult, Finding
+
+SCHEMA_VERSION = "1"
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS urls (
+    id INTEGER PRIMARY KEY,
+    url TEXT NOT NULL UNIQUE,
+    host TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    method TEXT NOT NULL DEFAULT 'GET',
+    body TEXT,
+    parent TEXT,
+    depth INTEGER NOT NULL,
+    state TEXT NOT NULL DEFAULT 'queued',  -- queued | fetched (spooled, not yet recorded) | done
+    final_url TEXT,
+    sha256 TEXT,
+    etag TEXT,
+    last_modified TEXT,
+    content_type TEXT,
+    name TEXT,
+    size INTEGER,
+    unchanged INTEGER NOT NULL DEFAULT 0,
+    in_memory INTEGER NOT NULL DEFAULT 1,
+    spool TEXT,
+    fetched_at REAL
+);
+CREATE INDEX IF NOT EXISTS urls_frontier ON urls (state, host, id);
+CREATE INDEX IF NOT EXISTS urls_final ON urls (final_url);
+CREATE TABLE IF NOT EXISTS links (id INTEGER PRIMARY KEY, src TEXT NOT NULL, dst TEXT NOT NULL, UNIQUE (dst, src));
+CREATE TABLE IF NOT EXISTS results (id INTEGER PRIMARY KEY, source TEXT NOT NULL, data TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS results_source ON results (source);
+CREATE TABLE IF NOT EXISTS traps (key TEXT PRIMARY KEY);
+"""
+
+
+def finding_to_dict(f: Finding) -> dict[str, Any]:
+    """A Finding as JSON-safe data that :func:`finding_from_dict` restores exactly."""
+    return {
+        "entity": f.entity, "rule": f.rule, "source": f.source, "parent": f.parent, "location": f.location,
+        "masked": f.masked, "fingerprint": f.fingerprint, "exposure": f.exposure, "severity": f.severity,
+        "confidence": f.confidence, "context": f.context, "remediation": f.remediation, "extra": f.extra,
+    }
+
+
+def finding_from_dict(d: dict[str, Any]) -> Finding:
+    """Inverse of :func:`finding_to_dict`."""
+    return Finding(**{**d, "extra": dict(d.get("extra") or {})})
+
+
+def result_to_json(r: DocumentResult) -> str:
+    """A DocumentResult (with its findings: masked values and fingerprints only) as JSON text."""
+    return json.dumps({
+        "source": r.source, "parent": r.parent, "kind": r.kind, "status": r.status, "reason": r.reason,
+        "meta": r.meta, "findings": [finding_to_dict(f) for f in r.findings],
+    }, ensure_ascii=False, default=str)
+
+
+def result_from_json(text: str) -> DocumentResult:
+    """Inverse of :func:`result_to_json`."""
+    d = json.loads(text)
+    return DocumentResult(source=d["source"], parent=d["parent"], kind=d["kind"], status=d["status"],
+                          reason=d["reason"], findings=[finding_from_dict(f) for f in d["findings"]],
+                          meta=d.get("meta") or {})
+
+
+class State:
+    """The state file of one crawl."""
+
+    def __init__(self, path: Path, fresh: bool) -> None:
+        self.path = path
+        if fresh:
+            for suffix in ("", "-wal", "-shm", "-journal"):
+                Path(str(path) + suffix).unlink(missing_ok=True)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+        self.conn.execute("PRAGMA journal_mode=WAL")
+        self.conn.execute("PRAGMA synchronous=NORMAL")
+        self.conn.executescript(_SCHEMA)
+        self.lock = threading.RLock()
+        with self.transaction():
+            self.conn.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """Run statements as one atomic unit."""
+        with self.lock:
+            self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.conn
+            except BaseException:
+                self.conn.execute("ROLLBACK")
+                raise
+            self.conn.execute("COMMIT")
+
+    def get_meta(self, key: str) -> str | None:
+        with self.lock:
+            row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self.transaction() as c:
+            c.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+
+    # -- frontier ------------------------------------------------------------------------------
+
+    @staticmethod
+    def insert_url(c: sqlite3.Connection, url: str, host: str, kind: str, method: str, body: str | None,
+                   parent: str | None, depth: int) -> None:
+        c.execute("INSERT OR IGNORE INTO urls (url, host, kind, method, body, parent, depth) VALUES (?,?,?,?,?,?,?)",
+                  (url, host, kind, method, body, parent, depth))
+
+    @staticmethod
+    def insert_links(c: sqlite3.Connection, edges: Iterable[tuple[str, str]]) -> None:
+        c.executemany("INSERT OR IGNORE INTO links (src, dst) VALUES (?, ?)", edges)
+
+    def known_urls(self) -> Iterator[str]:
+        """Every URL queued or fetched, and every redirect target reached."""
+        with self.lock:
+            rows = self.conn.execute("SELECT url, final_url FROM urls").fetchall()
+        for url, final in rows:
+            yield url
+            if final and final != url:
+                yield final
+
+    def queued_hosts(self) -> list[str]:
+        with self.lock:
+            return [r[0] for r in self.conn.execute("SELECT DISTINCT host FROM urls WHERE state = 'queued'")]
+
+    def queued(self, host: str, after: int, limit: int) -> list[tuple[Any, ...]]:
+        """Queued rows of ``host`` with id > ``after``: (id, url, kind, method, body, parent, depth)."""
+        with self.lock:
+            return self.conn.execute(
+                "SELECT id, url, kind, method, body, parent, depth FROM urls WHERE state = 'queued' AND host = ? "
+                "AND id > ? ORDER BY id LIMIT ?", (host, after, limit)).fetchall()
+
+    def count(self, where: str) -> int:
+        with self.lock:
+            return int(self.conn.execute(f"SELECT count(*) FROM urls WHERE {where}").fetchone()[0])
+
+    def spooled(self) -> list[tuple[Any, ...]]:
+        """Fetched rows whose results were never recorded (the process died in between)."""
+        with self.lock:
+            return self.conn.execute(
+                "SELECT id, url, parent, depth, final_url, sha256, etag, last_modified, content_type, name, "
+                "unchanged, in_memory, spool, kind FROM urls WHERE state = 'fetched' ORDER BY id").fetchall()
+
+    # -- results -------------------------------------------------------------------------------
+
+    def record(self, source: str, results: Sequence[DocumentResult]) -> str | None:
+        """Store ``results`` for ``source`` and mark it done; returns the spool file to delete."""
+        with self.transaction() as c:
+            c.execute("DELETE FROM results WHERE source = ?", (source,))
+            c.executemany("INSERT INTO results (source, data) VALUES (?, ?)",
+                          [(source, result_to_json(r)) for r in results])
+            row = c.execute("SELECT spool FROM urls WHERE url = ?", (source,)).fetchone()
+            c.execute("UPDATE urls SET state = 'done', spool = NULL WHERE url = ?", (source,))
+        return row[0] if row else None
+
+    def recorded(self) -> Iterator[DocumentResult]:
+        with self.lock:
+            rows = self.conn.execute("SELECT data FROM results ORDER BY id").fetchall()
+        for (data,) in rows:
+            yield result_from_json(data)
+
+    def parents(self, url: str) -> list[str]:
+        with self.lock:
+            found = [r[0] for r in self.conn.execute("SELECT src FROM links WHERE dst = ? ORDER BY id", (url,))]
+            if not found:
+                row = self.conn.execute("SELECT parent FROM urls WHERE url = ?", (url,)).fetchone()
+                found = [row[0]] if row and row[0] else []
+        return found
+
+    def previous_fetch(self, url: str) -> dict[str, Any] | None:
+        """ETag/Last-Modified/sha256 this state file holds for ``url`` (a finished earlier fetch)."""
+        with self.lock:
+            row = self.conn.execute("SELECT etag, last_modified, sha256 FROM urls WHERE url = ? AND sha256 IS NOT NULL",
+                                    (url,)).fetchone()
+        return {"etag": row[0], "last_modified": row[1], "sha256": row[2]} if row else None
+
+    def close(self) -> None:
+        with self.lock:
+            self.conn.close()
