@@ -22,6 +22,7 @@ import bisect
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from operator import attrgetter
 from typing import NamedTuple
 
 # Glyphs whose vertical centre lies within this share of a line's first glyph height join it.
@@ -49,6 +50,8 @@ _NUMERIC = frozenset("0123456789Xx*")
 _DIGITS = frozenset("0123456789")
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _DIGIT_RUN = re.compile(r"\d{5,}")
+_TOP_X0 = attrgetter("top", "x0")
+_X0 = attrgetter("x0")
 
 
 class Glyph(NamedTuple):
@@ -244,33 +247,39 @@ def _stack(lines: list[list[_Fragment]], rules: Rules | None) -> list[_Block]:
     """Stack fragments of consecutive lines in the same column corridor into blocks."""
     blocks: list[_Block] = []
     open_blocks: list[_Block] = []
-    factor = _STACK_GAP_RULED if rules and rules.horizontal else _STACK_GAP
     ruled = rules is not None and bool(rules.horizontal)
+    factor = _STACK_GAP_RULED if ruled else _STACK_GAP
+    horizontal_between = rules.horizontal_between if ruled else None  # type: ignore[union-attr]
     for frags in lines:
         line_top = frags[0].top
         for f in frags:
             if f.top < line_top:
                 line_top = f.top
-        open_blocks = [b for b in open_blocks if line_top - b.tail.bottom < factor * b.tail.height]
+        if open_blocks:
+            open_blocks = [b for b in open_blocks if line_top - b.tail.bottom < factor * b.tail.height]
         new: list[_Block] = []
         for frag in frags:
-            fx0, fx1, ftop = frag.x0, frag.x1, frag.top
+            fx0, fx1, ftop, fline = frag.x0, frag.x1, frag.top, frag.line
             found: _Block | None = None
             ambiguous = False
             for block in open_blocks:
                 last = block.tail
-                if last.line == frag.line:
-                    continue  # already continued on this line
-                if (last.x1 if last.x1 < fx1 else fx1) <= (last.x0 if last.x0 > fx0 else fx0):
-                    continue  # no horizontal overlap
+                lx0, lx1 = last.x0, last.x1
+                # Cheapest tests first: horizontal overlap, then not already continued on this line.
+                if (lx1 if lx1 < fx1 else fx1) <= (lx0 if lx0 > fx0 else fx0) or last.line == fline:
+                    continue
                 gap = ftop - last.bottom
-                if gap >= factor * last.height or gap < -0.5 * last.height:
+                h = last.height
+                if gap >= factor * h or gap < -0.5 * h:
                     continue
                 # Stay in the corridor between the previous line's neighbours (the column).
                 if (last.left is not None and fx0 <= last.left.x1) or (last.right is not None and fx1 >= last.right.x0):
                     continue
-                if ruled and rules.horizontal_between(  # type: ignore[union-attr]
-                    (last.top + last.bottom) / 2, (ftop + frag.bottom) / 2, max(last.x0, fx0), min(last.x1, fx1)
+                if horizontal_between is not None and horizontal_between(
+                    (last.top + last.bottom) / 2,
+                    (ftop + frag.bottom) / 2,
+                    lx0 if lx0 > fx0 else fx0,
+                    lx1 if lx1 < fx1 else fx1,
                 ):
                     continue
                 if found is not None:
@@ -356,19 +365,22 @@ def _header_text(block: _Block) -> str:
 
 
 def _rows(blocks: list[_Block]) -> list[list[_Block]]:
-    blocks.sort(key=lambda b: (b.top, b.x0))
+    blocks.sort(key=_TOP_X0)
     rows: list[list[_Block]] = []
     bottom = float("-inf")
+    row: list[_Block] = []
     for b in blocks:
-        tol = 0.3 * b.parts[0].height
-        if b.top >= bottom - tol:
-            rows.append([b])
+        if b.top >= bottom - 0.3 * b.parts[0].height:
+            row = [b]
+            rows.append(row)
             bottom = b.bottom
         else:
-            rows[-1].append(b)
-            bottom = max(bottom, b.bottom)
+            row.append(b)
+            if b.bottom > bottom:
+                bottom = b.bottom
     for row in rows:
-        row.sort(key=lambda b: b.x0)
+        if len(row) > 1:
+            row.sort(key=_X0)
     return rows
 
 
