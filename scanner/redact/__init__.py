@@ -49,6 +49,7 @@ MANUAL: dict[str, str] = {
     "rar": "不支持改写压缩包，请解压后逐个处理",
     "image": "图片中的信息无法自动去标识化，请人工涂抹处理",
 }
+IMAGE_KINDS = frozenset(("image", "png", "jpeg", "gif", "bmp", "tiff", "webp"))
 _LEFT_OVER = "改写后复查仍发现{n}处未遮盖的号码，未生成去标识化副本，请人工处理"
 _ATTEMPTS = 3
 
@@ -190,6 +191,10 @@ def _redact_pdf(doc: Document, data: bytes, detector: Detector, out_path: Path, 
     found, masked = pdf.hits(detector, segments, doc.source)
     if not found:
         return Redaction(doc.source, UNCHANGED)
+    scanned = sorted({hit.page for hit in found if hit.ocr})
+    if scanned:
+        pages = "、".join(map(str, scanned))
+        return _not_possible(doc, f"PDF第{pages}页是扫描图片，其中的号码需人工涂抹处理", masked)
     by_page: dict[int, list[Any]] = {}
     for hit in found:
         by_page.setdefault(hit.page, []).append(hit)
@@ -231,11 +236,13 @@ def redact_document(doc: Document, detector: Detector, out_path: Path, limits: L
         if kind == "pdf":
             return _redact_pdf(doc, doc.read(), detector, out_path, limits)
         if kind not in ("text", "html", "csv", "docx", "xlsx"):
-            if kind == "image":
-                return _not_possible(doc, MANUAL["image"])
-            if _count(detector, doc, limits) == 0:
-                return Redaction(doc.source, UNCHANGED)
-            return _not_possible(doc, MANUAL.get(kind, f"不支持改写 {kind} 格式，请人工处理"))
+            reason = MANUAL["image"] if kind in IMAGE_KINDS else MANUAL.get(kind, f"不支持改写 {kind} 格式，请人工处理")
+            try:
+                if _count(detector, doc, limits) == 0:
+                    return Redaction(doc.source, UNCHANGED)
+            except Skip as exc:  # not even readable (an image without OCR): someone has to look
+                return _not_possible(doc, f"{reason}（{exc}）" if kind in IMAGE_KINDS else str(exc))
+            return _not_possible(doc, reason)
         return _redact_rewritable(kind, doc, detector, out_path, limits)
     except Skip as exc:
         return _not_possible(doc, str(exc))

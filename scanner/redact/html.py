@@ -18,15 +18,17 @@ from scanner.redact._flow import Flow
 from scanner.redact.text import Decoded
 
 # Mirrors scanner.extract.html: which tags end a line, which are not read, which attributes count.
-_BLOCK = frozenset(
-    "address article aside blockquote br dd div dl dt fieldset figcaption figure footer form h1 h2 h3 h4 h5 h6 "
-    "header hr li main nav ol p pre section table tbody thead tfoot tr ul option title".split()
-)
+_BLOCK = frozenset((
+    "address", "article", "aside", "blockquote", "br", "dd", "div", "dl", "dt", "fieldset", "figcaption", "figure",
+    "footer", "form", "h1", "h2", "h3", "h4", "h5", "h6", "header", "hr", "li", "main", "nav", "ol", "p", "pre",
+    "section", "table", "tbody", "thead", "tfoot", "tr", "ul", "option", "title",
+))
 _SKIP = frozenset(("template", "svg", "math"))
 _RAW_TEXT = frozenset(("script", "style", "xmp", "iframe", "noembed", "noframes"))
 _RCDATA = frozenset(("textarea", "title"))
 _ATTRS = frozenset(("title", "alt", "value", "placeholder", "content", "aria-label", "label", "summary", "data-value"))
-_INTERESTING = re.compile(r"[0-9０-９]{3}|[京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼使][A-Za-zＡ-Ｚ]?")
+_PROVINCES = "京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼使"
+_INTERESTING = re.compile(rf"[0-9０-９]{{3}}|[{_PROVINCES}][A-Za-zＡ-Ｚ]?")
 _UNICODE_ESCAPE = re.compile(r"\\u([0-9a-fA-F]{4})")
 _TAG_IN_COMMENT = re.compile(r"<[^>]{0,2000}>")
 

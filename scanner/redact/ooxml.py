@@ -180,7 +180,10 @@ class Package:
             if isinstance(tag, _Tag) and tag.local == "Relationship" and not tag.close:
                 a = _attrs(tag)
                 target = a.get("Target", "")
-                path = target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join(folder, target))
+                if target.startswith("/"):
+                    path = target.lstrip("/")
+                else:
+                    path = posixpath.normpath(posixpath.join(folder, target))
                 out[a.get("Id", "")] = (a.get("Type", ""), path)
         return out
 
@@ -470,10 +473,9 @@ class Workbook:
                     r = _attr_local(tok, "r")
                     row = int(r) if r and r.isdigit() else row + 1
                     column = 0
-                if tok.close or tok.empty:
-                    if cells:
-                        rows.append((row, cells))
-                        cells = []
+                if (tok.close or tok.empty) and cells:
+                    rows.append((row, cells))
+                    cells = []
             elif local == "c":
                 if not tok.close:
                     a = _attrs(tok)

@@ -39,6 +39,7 @@ class Hit:
     page: int  # 1-based
     raw: str
     rule: Rule
+    ocr: bool = False  # read by OCR from a scanned page: no text layer to place it with
 
 
 def hits(detector: Detector, segments: Sequence[Segment], source: str) -> tuple[list[Hit], list[dict]]:
@@ -49,7 +50,7 @@ def hits(detector: Detector, segments: Sequence[Segment], source: str) -> tuple[
     for f in detector.detect_many(proxies, source):
         seg = segments[int(f.location["part"])]
         start, end = f.location["start"], f.location["end"]
-        out.append(Hit(seg.location.page or 1, seg.text[start:end], detector.rules[f.rule]))
+        out.append(Hit(seg.location.page or 1, seg.text[start:end], detector.rules[f.rule], seg.ocr))
         loc = _relocate(seg, start, end)
         masked.append({"fingerprint": f.fingerprint, "entity": f.entity, "rule": f.rule, "location": loc})
     return out, masked

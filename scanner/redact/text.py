@@ -19,7 +19,9 @@ from scanner.redact._core import Piece
 
 _SAMPLE = 256 * 1024
 _LINES_PER_PIECE_CHARS = 1 << 20
-_INTERESTING_CHARS = frozenset("0123456789０１２３４５６７８９京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼使")
+_INTERESTING_CHARS = frozenset(
+    "0123456789０１２３４５６７８９" "京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼使"
+)
 _BOMS = ((codecs.BOM_UTF32_LE, "utf-32-le"), (codecs.BOM_UTF32_BE, "utf-32-be"), (codecs.BOM_UTF8, "utf-8"),
          (codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be"))
 
