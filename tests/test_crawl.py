@@ -249,3 +249,46 @@ def test_resume_after_sigkill_loses_nothing_and_refetches_nothing(site_root, tmp
     retried = ("/faults/flaky.html", "/faults/busy.html", "/faults/broken.html", "/faults/slow.html", "/robots.txt")
     twice = (set(first_log) & set(second_log)) - {("GET", p) for p in retried}
     assert len(twice) <= options().concurrency  # only requests in flight at the kill
+
+
+def test_fetched_but_unrecorded_documents_are_yielded_again_without_refetching(site_root, tmp_path):
+    root, _ = site_root
+    state = tmp_path / "spool.db"
+    with serve_site(root, slow=SLOW) as site:
+        crawl = Crawl([site.url + "/index.html"], options(), state)
+        unrecorded = []
+        for item in crawl.documents():
+            if isinstance(item, Document):
+                if len(unrecorded) < 3 and "download.jsp" not in item.source:
+                    unrecorded.append(item)  # "scanning" when the process dies: never recorded
+                else:
+                    crawl.record(item.source, [placeholder(item)])
+            if len(unrecorded) == 3:
+                break
+        crawl.close()
+        before = len(site.log)
+        resumed = Crawl([site.url + "/index.html"], options(), state, resume=True)
+        again = []
+        for item in resumed.documents():
+            if isinstance(item, Document):
+                again.append(item)
+                resumed.record(item.source, [placeholder(item)])
+        refetched = {t for _, t, _, _ in site.log[before:]}
+        resumed.close()
+    first_three = {d.source: d for d in again[:3]}
+    assert set(first_three) == {d.source for d in unrecorded}
+    assert all(first_three[d.source].data == d.data and first_three[d.source].meta == d.meta for d in unrecorded)
+    assert not {_rel(d.source) for d in unrecorded} & refetched
+    assert not list(state.parent.glob("spool.db.spool/*"))  # spool emptied once everything was recorded
+
+
+def test_a_fresh_run_on_an_existing_state_file_starts_over(site_root, tmp_path):
+    root, spec = site_root
+    state = tmp_path / "again.db"
+    with serve_site(root, slow=SLOW) as site:
+        first = _crawl(site.url, site, state, dataclasses.replace(options(), max_pages=5))
+        first.crawl.close()
+        second = _crawl(site.url, site, state, dataclasses.replace(options(), max_pages=5))
+        assert [d.source for d in second.docs][:1] == [site.url + "/index.html"]
+        assert len(list(second.crawl.recorded())) == len(second.docs) + len(second.results)
+        second.crawl.close()

@@ -127,7 +127,9 @@ class Fetcher:
                     return self._robots[origin]
             parsed: Protego | None = None
             try:
-                r = self.session().get(origin + "/robots.txt", timeout=self.options.timeout, allow_redirects=True)
+                # No redirects: the address guard has approved this origin only.
+                r = self.session().get(origin + "/robots.txt", timeout=self.options.timeout, allow_redirects=False,
+                                       verify=self.options.verify_tls)
                 if r.status_code == 200 and len(r.content) < 512 * 1024:
                     parsed = Protego.parse(r.content.decode("utf-8", errors="replace"))
             except requests.RequestException:
