@@ -92,6 +92,18 @@ def test_non_candidates_are_left_alone(text: str) -> None:
     assert repair(text) == text
 
 
+def test_values_read_as_one_run_are_split_when_every_piece_is_valid() -> None:
+    rng = random.Random(5)
+    idn, idx = fake_id(rng), fake_id(rng, check="X")
+    assert repair(f"1 张三 {idn}13812345678 皖A12345") == f"1 张三 {idn} 13812345678 皖A12345"
+    assert repair(f"{idx[:-1]}×18612345678") == f"{idx} 18612345678"
+    assert repair(f"13912345678{idn}") == f"13912345678 {idn}"
+    assert repair(f"{idn}{idx}") == f"{idn} {idx}"
+    wrong = idn[:-1] + ("1" if idn[-1] != "1" else "2")
+    for text in (f"{wrong}13812345678", f"{idn}12812345678", "账号 6222021234567890123456789", f"{idn}138123456"):
+        assert repair(text) == text
+
+
 def test_a_wrong_check_character_is_not_forced_valid() -> None:
     rng = random.Random(3)
     idn = fake_id(rng, check="7")

@@ -326,6 +326,8 @@ _DIGIT_LIKE = "0-9OoIl|ZSB"
 _RUN = re.compile(rf"(?<![0-9A-Za-z])[{_DIGIT_LIKE}]{{10,17}}[{_DIGIT_LIKE}Xx×](?![0-9A-Za-z])")
 _TO_DIGIT = str.maketrans({"O": "0", "o": "0", "I": "1", "l": "1", "|": "1", "Z": "2", "S": "5", "B": "8"})
 _MOBILE = re.compile(r"1[3-9][0-9]{9}")
+# Runs of 22–54 digits: room for two or three IDs/mobiles side by side.
+_GLUED = re.compile(r"(?<![0-9A-Za-z])[0-9][0-9Xx×]{20,52}[0-9Xx×](?![0-9A-Za-z])")
 _MAX_REPAIRS = 3
 
 
@@ -336,9 +338,34 @@ def repair(text: str) -> str:
     valid ID (check character, real birth date) or a mobile (1[3-9] and nine digits), and when at
     most three characters change. Everything else is returned unchanged.
     """
-    if not _RUN.search(text):
-        return text
-    return _RUN.sub(_repair_run, text)
+    if _RUN.search(text):
+        text = _RUN.sub(_repair_run, text)
+    if _GLUED.search(text):
+        text = _GLUED.sub(_split_glued, text)
+    return text
+
+
+def _split_glued(match: re.Match[str]) -> str:
+    """Two or three values OCR read as one run (neighbouring table columns whose gap it dropped):
+    split only when every piece is a valid ID or a mobile."""
+    parts = _decompose(match.group())
+    return " ".join(parts) if parts else match.group()
+
+
+def _decompose(run: str) -> list[str] | None:
+    if not run:
+        return []
+    if len(run) >= 18 and run[:17].isdigit():
+        head = run[:17] + ("X" if run[17] in "Xx×" else run[17])
+        if _id18_ok(head):
+            rest = _decompose(run[18:])
+            if rest is not None:
+                return [head, *rest]
+    if _MOBILE.match(run):
+        rest = _decompose(run[11:])
+        if rest is not None:
+            return [run[:11], *rest]
+    return None
 
 
 def _repair_run(match: re.Match[str]) -> str:
