@@ -240,7 +240,7 @@ class Crawl:
                     continue
                 task_id, url, kind, method, body, parent, depth = row
                 prev = None
-                if self.previous is not None and kind == FILE:
+                if self.previous is not None:  # pages too: an equal hash marks them unchanged
                     try:
                         prev = self.previous(url)
                     except Exception:  # the history is a hint; a broken one must not stop the audit
@@ -302,6 +302,9 @@ class Crawl:
         if fresh or task.depth == 0:
             for link in out.extracted.next_pages:
                 self._consider(link, task, task.depth, edges, new_rows)
+        if task.depth == 0 and out.final_url and host_of(out.final_url) != host:
+            extra = json.loads(self.db.get_meta("scope_extra") or "[]") + [out.final_url]
+            self.db.set_meta("scope_extra", json.dumps(extra))  # a moved start URL stays in scope on resume
         traps = [r for r in new_rows if r[0] == "trap"]
         rows = [r for r in new_rows if r[0] != "trap"]
         with self.db.transaction() as c:

@@ -235,7 +235,8 @@ class Scope:
         # /xxgk/index.html and /xxgk/ → /xxgk/; /xxgk → /xxgk/
         prefix = path[: len(path) - len(last)] if "." in last or not last else path + "/"
         for host in (parts.netloc, _www_twin(parts.netloc)):
-            self.prefixes.setdefault(host, set()).add(prefix or "/")
+            # copy-on-write: worker threads read the sets while a start URL's redirect adds to them
+            self.prefixes[host] = self.prefixes.get(host, set()) | {prefix or "/"}
 
     def on_site(self, url: str) -> bool:
         """On a start host (any path)."""
