@@ -343,6 +343,8 @@ def test_xlsx_edits_cells_in_place_and_keeps_styles_formulas_merges(detector, sc
     assert rescan(scanner, out) == []
     sheets = {m["location"]["sheet"] for m in result.masked}
     assert sheets == {"名单"}
+    cells = [m["location"]["cell"] for m in result.masked]
+    assert sorted(cells) == sorted(set(cells)) and {"A5", "B5", "B3", "C3", "D3", "B4", "C4"} <= set(cells)
 
 
 # -- PDF -----------------------------------------------------------------------------------------

@@ -49,7 +49,7 @@ class Plan:
 
     edits: dict[Hashable, dict[int, tuple[int, str]]] = field(default_factory=dict)
     masked: list[dict[str, Any]] = field(default_factory=list)
-    _seen: set[tuple[Hashable, int, str]] = field(default_factory=set)
+    _seen: set[tuple[Any, ...]] = field(default_factory=set)
 
     def __bool__(self) -> bool:
         return bool(self.edits)
@@ -163,11 +163,13 @@ def _mask(result: Plan, rule: Rule, piece: Piece, start: int, end: int, fp: str,
             continue
         edits = result.edits.setdefault(piece.buffer, {})
         edits[span[0]] = (span[1], mask_char(raw[i]))
-    key = (piece.buffer, piece.span(start)[0] if piece.span(start) else -1, fp)
+    location = _relocate(piece.segment, start, end)
+    # One entry per value per place: a shared string used by two cells is two entries, a value
+    # found twice in the same place (by detection and by a re-scan) is one.
+    key = (piece.buffer, piece.span(start), fp, repr(sorted(location.items())))
     if key not in result._seen:
         result._seen.add(key)
-        result.masked.append({"fingerprint": fp, "entity": entity, "rule": rule.id,
-                              "location": _relocate(piece.segment, start, end)})
+        result.masked.append({"fingerprint": fp, "entity": entity, "rule": rule.id, "location": location})
 
 
 def apply(text: str, edits: dict[int, tuple[int, str]] | None) -> str:
