@@ -1,5 +1,5 @@
 # leakscan — everything a fresh machine needs, from the project's own files.
-#   make demo   set up, then scan the bundled samples (table on screen, JSON report in out/)
+#   make demo   set up, then scan the bundled samples and crawl the sample site served on 127.0.0.1
 #   make test   set up, then run the whole suite
 #   make bench  set up, then print the benchmark figures (bench/README.md)
 #   make clean  remove the environment and generated output
@@ -20,7 +20,11 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	@mkdir -p out
 	@# Exit status 1 means "findings": expected on the samples, so the demo does not fail on it.
-	$(VENV)/bin/leakscan scan samples/ --output out/samples-report.json --key demo-key || [ $$? -eq 1 ]
+	@echo "== 1/2 发布前自查：扫描 samples/ 文件夹"
+	$(VENV)/bin/leakscan scan samples/ --output out/samples-report.xlsx --key demo-key || [ $$? -eq 1 ]
+	@echo "== 2/2 在线巡查：在 127.0.0.1 上运行示例网站并抓取检查"
+	$(PY) tools/demo_site.py --output out/site-report.html --key demo-key || [ $$? -eq 1 ]
+	@echo "报告：out/samples-report.xlsx（整改清单）、out/site-report.html（可打印报告）"
 
 sysdeps:
 	@bash .ci/sysdeps.sh

@@ -301,6 +301,7 @@ def _annotate_redactions(report: dict[str, Any], redactions: dict[str, Any]) -> 
 
 
 def _redact(args: argparse.Namespace) -> int:
+    from scanner.extract.sniff import ext_kind
     from scanner.model import DocumentResult
     from scanner.redact import redact_tree
     from scanner.report.build import build_report, now_iso
@@ -310,7 +311,7 @@ def _redact(args: argparse.Namespace) -> int:
     started = now_iso()
     results, redactions = [], {}
     for doc, red in redact_tree(args.paths, detector, Path(args.out), allow_inside=args.allow_inside):
-        results.append(DocumentResult(source=doc.source, parent=doc.parent, kind=getattr(red, "kind", "") or "unknown",
+        results.append(DocumentResult(source=doc.source, parent=doc.parent, kind=ext_kind(doc.name or doc.source) or "unknown",
                                       status="scanned", meta={"masked_values": len(red.masked)}))
         redactions[doc.source] = red
         if red.status.startswith("not possible"):

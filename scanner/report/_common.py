@@ -488,6 +488,8 @@ def redaction_label(value: Any) -> str:
         return "已完成"
     if raw == "flattened":
         return "已完成（PDF 页面已转为图像）"
+    if raw == "unchanged":
+        return "无需脱敏"
     if raw.startswith("not possible"):
         reason = raw.partition(":")[2].strip()
         return f"无法脱敏：{reason}" if reason else "无法脱敏"
