@@ -104,11 +104,21 @@ class RuleRecognizer(PatternRecognizer):
                 f"(?P<p{i}>{p.regex.replace('(?P<value>', f'(?P<v{i}>')})" for i, p in enumerate(rule.patterns)))
             if all(f"v{i}" in fast.groupindex for i in range(len(rule.patterns))):
                 self._fast = fast
-                self._value_groups = [fast.groupindex[f"v{i}"] for i in range(len(rule.patterns))]
-                self._branch_of = {fast.groupindex[f"p{i}"]: i for i in range(len(rule.patterns))}
         except (re.error, OverflowError, RecursionError):
             self._fast = None  # regex-only syntax (\p{Han}, variable look-behind …): use regex
         self.prefilter = _derive_prefilter(self._fast.pattern) if self._fast is not None else None
+        #: Every character the patterns name (None: some class is open-ended, like ``.`` or ``[^…]``).
+        self.alphabet = _alphabet(self._fast.pattern) if self._fast is not None else None
+        self._guard = ""
+        if self._fast is not None and self.prefilter is not None:
+            # A leading look-ahead on the first two characters (semantically void: every match
+            # starts so) lets the standard library reject most positions with one test.
+            pf = self.prefilter
+            self._guard = _char_class(pf.first) + (_char_class(pf.second) if pf.second else "")
+            self._fast = re.compile(f"(?={self._guard})(?:{self._fast.pattern})")
+        if self._fast is not None:
+            self._value_groups = [self._fast.groupindex[f"v{i}"] for i in range(len(rule.patterns))]
+            self._branch_of = {self._fast.groupindex[f"p{i}"]: i for i in range(len(rule.patterns))}
 
     # presidio hooks -------------------------------------------------------------------------
     def validate_result(self, pattern_text: str) -> bool | None:
@@ -153,11 +163,12 @@ class RuleRecognizer(PatternRecognizer):
 
     # the engine's core ----------------------------------------------------------------------
     def scan(self, text: str, pos: int = 0, endpos: int | None = None, *,
-             timeout: float | None = None) -> list[Hit]:
+             timeout: float | None = None, offset: int = 0) -> list[Hit]:
         """Validated matches starting at or after ``pos`` and ending by ``endpos``.
 
         Characters before ``pos`` are seen by look-behinds. With ``timeout`` the scan runs under
         ``regex`` with that match timeout; a timed-out scan logs a warning and returns what it found.
+        ``offset`` is added to the hits' spans (``text`` being a slice of a longer text).
         """
         endpos = len(text) if endpos is None else endpos
         hits: list[Hit] = []
@@ -165,7 +176,7 @@ class RuleRecognizer(PatternRecognizer):
             for m in self._fast.finditer(text, pos, endpos):
                 i = self._branch_of[m.lastindex]  # type: ignore[index]
                 start, end = m.span(self._value_groups[i])
-                hit = self._hit(text, start, end, i)
+                hit = self._hit(text, start, end, i, offset)
                 if hit is not None:
                     hits.append(hit)
             return hits
@@ -174,14 +185,14 @@ class RuleRecognizer(PatternRecognizer):
                 start, end = m.span("value")
                 if start < 0:
                     continue
-                hit = self._hit(text, start, end, self._branch(m))
+                hit = self._hit(text, start, end, self._branch(m), offset)
                 if hit is not None:
                     hits.append(hit)
         except TimeoutError:
             log.warning("rule %s: pattern matching timed out; the rest of this text was not checked by it", self.name)
         return hits
 
-    def match_at(self, text: str, pos: int) -> tuple[int, Hit | None] | None:
+    def match_at(self, text: str, pos: int, offset: int = 0) -> tuple[int, Hit | None] | None:
         """The match starting exactly at ``pos`` (None if there is none) as ``(match end, hit)``;
         ``hit`` is None when the validator rejects it. Needs the standard-library pattern."""
         assert self._fast is not None
@@ -190,14 +201,14 @@ class RuleRecognizer(PatternRecognizer):
             return None
         i = self._branch_of[m.lastindex]  # type: ignore[index]
         start, end = m.span(self._value_groups[i])
-        return m.end(), self._hit(text, start, end, i)
+        return m.end() + offset, self._hit(text, start, end, i, offset)
 
-    def _hit(self, text: str, start: int, end: int, branch: int) -> Hit | None:
+    def _hit(self, text: str, start: int, end: int, branch: int, offset: int = 0) -> Hit | None:
         spec = self._specs[branch]
         verdict = self.judge(text[start:end], masked_pattern=spec.masked)
         if verdict is None:
             return None
-        return Hit(start, end, spec, verdict[0], verdict[1])
+        return Hit(start + offset, end + offset, spec, verdict[0], verdict[1])
 
     def _branch(self, m: regex.Match[str]) -> int:
         return next(i for i in range(len(self._specs)) if m.group(f"p{i}") is not None)
@@ -218,7 +229,7 @@ class RuleRecognizer(PatternRecognizer):
         if masked_pattern is False or not validator.is_plausible_masked(value):
             return None
         region = _positions(self.rule.mask_region, len(value))
-        masked = sum(1 for i in region if value[i] == MASK)
+        masked = value.count(MASK, region.start, region.stop)
         needed = self.rule.mask_min if self.rule.mask_min is not None else len(region)
         if masked >= needed:
             return None
@@ -226,13 +237,18 @@ class RuleRecognizer(PatternRecognizer):
 
     def display(self, value: str) -> str:
         """The value as a report may show it: the policy's display region masked."""
-        chars = list(value)
-        for i in _positions(self.rule.mask_display, len(chars)):
-            chars[i] = MASK
-        return "".join(chars)
+        region = _positions(self.rule.mask_display, len(value))
+        if not region:
+            return value
+        return value[:region.start] + MASK * len(region) + value[region.stop:]
 
 
 # -- prefilter derivation --------------------------------------------------------------------------
+
+def _char_class(chars: frozenset[str]) -> str:
+    """A character class of exactly ``chars``."""
+    return "[" + "".join(re.escape(c) for c in sorted(chars)) + "]"
+
 
 class _Unbounded(Exception):
     """The pattern's start cannot be described by two finite character classes."""
@@ -241,6 +257,7 @@ class _Unbounded(Exception):
 _MAX_CLASS = 4096  # characters; a wider class (a negated one, ``.``) makes a useless prefilter
 _MAX_STEPS = 2000
 _CASE_FLAGS = re.IGNORECASE | re.LOCALE
+_REPEATS = (_sre.MAX_REPEAT, _sre.MIN_REPEAT, getattr(_sre, "POSSESSIVE_REPEAT", _sre.MAX_REPEAT))
 
 
 def _derive_prefilter(pattern: str) -> Prefilter | None:
@@ -263,6 +280,43 @@ def _derive_prefilter(pattern: str) -> Prefilter | None:
     if any(len(p) == 1 for p in prefixes):
         return Prefilter(first, None, width)
     return Prefilter(first, frozenset().union(*(p[1] for p in prefixes)), width)
+
+
+def _alphabet(pattern: str) -> frozenset[str] | None:
+    """Every character a standard-library ``pattern`` names in a literal or a class, or None when
+    it also tests characters by category or by exclusion (``\\d``, ``.``, ``[^…]``)."""
+    chars: set[str] = set()
+
+    def walk(items: Any) -> None:
+        for op, av in items:
+            if op in (_sre.LITERAL, _sre.IN):
+                chars.update(_charset(op, av))
+            elif op in (_sre.AT, _sre.MARK, _sre.FAILURE, _sre.SUCCESS):
+                continue
+            elif op in (_sre.ASSERT, _sre.ASSERT_NOT):
+                walk(av[1].data)
+            elif op is _sre.SUBPATTERN:
+                if av[1] & _CASE_FLAGS:
+                    raise _Unbounded
+                walk(av[-1].data)
+            elif op is _sre.BRANCH:
+                for alt in av[1]:
+                    walk(alt.data)
+            elif op in _REPEATS:
+                walk(av[2].data)
+            elif op is getattr(_sre, "ATOMIC_GROUP", None):
+                walk(av.data)
+            else:
+                raise _Unbounded
+
+    try:
+        parsed = _sre_parse.parse(pattern)
+        if parsed.state.flags & _CASE_FLAGS:
+            return None
+        walk(parsed.data)
+    except (_Unbounded, re.error, RecursionError, ValueError, TypeError):
+        return None
+    return frozenset(chars)
 
 
 def _charset(op: Any, av: Any) -> frozenset[str]:
@@ -310,7 +364,7 @@ def _prefixes(items: list[Any], k: int, steps: list[int]) -> set[tuple[frozenset
         for alt in av[1]:
             out |= _prefixes(list(alt.data) + rest, k, steps)
         return out
-    if op in (_sre.MAX_REPEAT, _sre.MIN_REPEAT, getattr(_sre, "POSSESSIVE_REPEAT", _sre.MAX_REPEAT)):
+    if op in _REPEATS:
         lo, hi, sub = av
         if hi == 0:
             return _prefixes(rest, k, steps)

@@ -10,11 +10,12 @@ once, at load time.
 from __future__ import annotations
 
 import datetime as _dt
+import operator
+import time
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from stdnum.cn import uscc
-from stdnum.iso7064 import mod_11_2
 
 from scanner.errors import RuleError
 
@@ -64,12 +65,39 @@ class Validator:
         return None
 
 
+_EARLIEST = _dt.date(1880, 1, 1)
+_today: list[Any] = [0.0, _dt.date.today()]
+
+
+def _today_date() -> _dt.date:
+    """Today's date, looked up at most once a minute (``date.today()`` costs a system call)."""
+    now = time.monotonic()
+    if now - _today[0] > 60.0:
+        _today[:] = [now, _dt.date.today()]
+    return _today[1]  # type: ignore[no-any-return]
+
+
+#: GB 11643 (ISO 7064 MOD 11-2) weights of the first 17 characters, and the check character for
+#: each remainder of the weighted sum modulo 11.
+_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+_ID_CHECK = "10X98765432"
+
+
+_ASCII_ZERO_WEIGHT = ord("0") * sum(_ID_WEIGHTS)
+
+
+def id_check_char(body: str) -> str:
+    """The GB 11643 check character of a 17-digit ASCII ``body`` (same as stdnum's
+    ``mod_11_2.calc_check_digit``, without its generic-alphabet overhead: this runs per candidate)."""
+    return _ID_CHECK[(sum(map(operator.mul, body.encode("ascii"), _ID_WEIGHTS)) - _ASCII_ZERO_WEIGHT) % 11]
+
+
 def _valid_date(year: int, month: int, day: int) -> bool:
     try:
         born = _dt.date(year, month, day)
     except ValueError:
         return False
-    return _dt.date(1880, 1, 1) <= born <= _dt.date.today()
+    return _EARLIEST <= born <= _today_date()
 
 
 def _plausible_date_digits(digits: str) -> bool:
@@ -81,9 +109,12 @@ def _plausible_date_digits(digits: str) -> bool:
         return False
     if MASK not in day and not 1 <= int(day) <= 31:
         return False
-    if MASK not in year and int(year) > _dt.date.today().year:
+    if MASK not in year and int(year) > _today_date().year:
         return False
     return True
+
+
+_ASCII_ID_LAST = frozenset("0123456789Xx")
 
 
 class CnIdCard18(Validator):
@@ -92,8 +123,12 @@ class CnIdCard18(Validator):
     name = "cn_id_card_18"
 
     def normalize(self, raw: str) -> str:
+        if raw[:-1].isdigit() and raw[-1:] in _ASCII_ID_LAST:  # the common case, unchanged result
+            return raw if raw[-1] != "x" else raw[:-1] + "X"
         value = strip_separators(raw)
-        body = "".join(MASK if c in MASK_CHARS or not c.isdigit() else c for c in value[:-1])
+        body = value[:-1]
+        if not body.isdigit():
+            body = "".join(MASK if c in MASK_CHARS or not c.isdigit() else c for c in body)
         last = value[-1:]
         if last in "xX×":
             # '×' at the end is the check character unless the body is masked too ("1101***×").
@@ -107,7 +142,8 @@ class CnIdCard18(Validator):
             return False
         if not _valid_date(int(value[6:10]), int(value[10:12]), int(value[12:14])):
             return False
-        return bool(mod_11_2.is_valid(value))
+        body = value[:17]
+        return body.isascii() and body.isdigit() and id_check_char(body) == value[17]
 
     def is_plausible_masked(self, value: str) -> bool:
         if len(value) != 18 or value[:2] not in PROVINCES:
@@ -126,6 +162,8 @@ class CnIdCard15(Validator):
 
     def normalize(self, raw: str) -> str:
         value = strip_separators(raw)
+        if value.isdigit():
+            return value
         return "".join(MASK if c in MASK_CHARS or not c.isdigit() else c for c in value)
 
     def is_valid(self, value: str) -> bool:
@@ -156,6 +194,8 @@ class CnMobile(Validator):
 
     def normalize(self, raw: str) -> str:
         value = strip_separators(raw)
+        if value.isdigit():
+            return value
         return "".join(MASK if c in MASK_CHARS or not c.isdigit() else c for c in value)
 
     def _segment_ok(self, value: str) -> bool:
