@@ -32,6 +32,10 @@ sysdeps:
 test: $(STAMP) sysdeps
 	$(PY) -m pytest -q
 
+bench: $(STAMP)
+	@bash bench/setup.sh $(PY)
+	$(PY) bench/run.py
+
 rules-test: $(STAMP)
 	$(VENV)/bin/leakscan rules test
 

@@ -1,0 +1,32 @@
+"""The Scrapy baseline: a minimal CrawlSpider that follows every on-site link and does nothing else.
+
+Run as ``scrapy runspider bench/scrapy_spider.py -a start=URL -a out=FILE`` with the settings the
+runner passes (robots off, no delay, the same concurrency as leakscan). Writes
+``{"pages": N}`` (responses received) to ``out`` when it closes.
+"""
+
+from __future__ import annotations
+
+import json
+from urllib.parse import urlsplit
+
+from scrapy.linkextractors import LinkExtractor
+from scrapy.spiders import CrawlSpider, Rule
+
+
+class SiteSpider(CrawlSpider):
+    """Follow links within the start URL's host."""
+
+    name = "site"
+    rules = (Rule(LinkExtractor(), follow=True),)
+
+    def __init__(self, start: str, out: str, *args: object, **kwargs: object) -> None:
+        self.start_urls = [start]
+        self.allowed_domains = [urlsplit(start).hostname or ""]
+        self.out = out
+        super().__init__(*args, **kwargs)
+
+    def closed(self, reason: str) -> None:
+        stats = self.crawler.stats.get_stats()
+        with open(self.out, "w") as fh:
+            json.dump({"pages": stats.get("response_received_count", 0), "reason": reason}, fh)
