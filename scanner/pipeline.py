@@ -6,14 +6,16 @@ with a one-line reason, and the findings found before the failure are kept.
 
 from __future__ import annotations
 
+import copy
 import logging
 import multiprocessing
 import time
-from collections import deque
-from collections.abc import Iterable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
+from dataclasses import replace
 from multiprocessing.context import BaseContext
+from typing import Any
 
 from scanner.config import Limits
 from scanner.detect.engine import Detector
@@ -26,8 +28,10 @@ log = logging.getLogger(__name__)
 
 #: Segments are detected in batches of about this many characters (one regex pass per rule per batch).
 _BATCH_CHARS = 1 << 20
+#: An OCR document may take this many pages' worth of the per-page OCR time limit.
+_OCR_PAGES_PER_DOCUMENT = 120
 #: Document facts a result carries into the report and the audit history.
-_RESULT_META = ("title", "published", "ocr_pages", "sha256", "etag", "last_modified", "final_url")
+_RESULT_META = ("title", "published", "ocr_pages", "ocr_unread_pages", "sha256", "etag", "last_modified", "final_url")
 
 
 class Scanner:
@@ -97,85 +101,170 @@ def _work(doc: Document) -> list[DocumentResult]:
 def scan_all(items: Iterable[Document | DocumentResult], scanner: Scanner, jobs: int = 1) -> Iterator[DocumentResult]:
     """Scan ``items`` (documents, or results already decided by the source) and yield the results
     in input order (see :func:`scan_groups`)."""
-    for _item, results in scan_groups(items, scanner, jobs):
-        yield from results
+    done: dict[int, list[DocumentResult]] = {}
+    want = 0
+    for index, _item, results in scan_groups(items, scanner, jobs, indexed=True):
+        done[index] = results
+        while want in done:  # results are small; only OCR documents finish far out of order
+            yield from done.pop(want)
+            want += 1
 
 
 Item = Document | DocumentResult
 
 
-def scan_groups(items: Iterable[Item], scanner: Scanner, jobs: int = 1) -> Iterator[tuple[Item, list[DocumentResult]]]:
-    """Scan ``items`` and yield each with its results (a document's own result first, then those of
-    the documents inside it), in input order.
-
-    With ``jobs > 1`` documents are scanned in forked worker processes that inherit the loaded
-    rules; at most ``2 × jobs`` documents are in flight, so memory stays bounded. A worker that
-    dies (a native library crashing on a file) costs only the documents it held: the pool is
-    rebuilt and the rest carry on.
-    """
-    if jobs <= 1:
-        for item in items:
-            yield item, ([item] if isinstance(item, DocumentResult) else scanner.process(item))
-        return
-    global _worker
-    _worker = scanner
-    ctx = multiprocessing.get_context("fork")
-    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=ctx)
-    pending: deque[tuple[Item, Future[list[DocumentResult]] | None]] = deque()
-
-    def submit(item: Item) -> None:
-        nonlocal pool
-        if isinstance(item, DocumentResult):
-            pending.append((item, None))
-            return
-        try:
-            pending.append((item, pool.submit(_work, item)))
-        except BrokenProcessPool:
-            pool = _rebuild(pool, jobs, ctx)
-            pending.append((item, pool.submit(_work, item)))
-
-    def take() -> tuple[Item, list[DocumentResult]]:
-        nonlocal pool
-        item, future = pending.popleft()
-        if future is None:
-            assert isinstance(item, DocumentResult)
-            return item, [item]
-        assert isinstance(item, Document)
-        try:
-            return item, future.result()
-        except BrokenProcessPool:
-            # every document in flight on the broken pool failed with it; give the innocent ones
-            # a second chance on a fresh pool, once, and blame only the one that breaks it again
-            pool = _rebuild(pool, jobs, ctx)
-            retry = _retry_alone(item, scanner, ctx)
-            for i, (other, fut) in enumerate(pending):
-                if fut is not None and fut.done() and isinstance(fut.exception(), BrokenProcessPool):
-                    pending[i] = (other, pool.submit(_work, other))
-            return item, retry
-        except Exception as exc:
-            return item, [_crashed(item, exc)]
-
+def _wants_ocr(doc: Document) -> bool:
     try:
-        for item in items:
-            submit(item)
-            while len(pending) > 2 * jobs:
-                yield take()
-        while pending:
-            yield take()
+        from scanner.extract import ocr, sniff
+
+        return ocr.needs_ocr(doc, sniff(doc))
+    except Exception:  # routing is a hint: anything odd goes to the text pool, which reports it
+        return False
+
+
+def scan_groups(items: Iterable[Item], scanner: Scanner, jobs: int = 1, *,
+                indexed: bool = False) -> Iterator[Any]:
+    """Scan ``items`` and yield each with its results (a document's own result first, then those of
+    the documents inside it) as ``(item, results)``, or ``(index, item, results)`` with ``indexed``.
+
+    With ``jobs <= 1`` everything runs here, in input order. Otherwise documents are scanned in
+    forked worker processes that inherit the loaded rules, and results come as they finish:
+    pictures and scanned PDFs go to a separate OCR worker, so text documents are not held up
+    behind them. At most ``2 × jobs`` text documents and a few OCR documents are in flight, so
+    memory stays bounded. A worker that dies (a native library crashing on a file) costs only the
+    document it held: the pool is rebuilt and the rest carry on. One OCR page budget is shared by
+    all workers.
+    """
+    def out(index: int, item: Item, results: list[DocumentResult]) -> Any:
+        return (index, item, results) if indexed else (item, results)
+
+    if jobs <= 1:
+        for index, item in enumerate(items):
+            yield out(index, item, [item] if isinstance(item, DocumentResult) else scanner.process(item))
+        return
+    global _worker, _ocr_worker
+    _worker = scanner
+    _ocr_worker = copy.copy(scanner)  # a scanned PDF may take many pages × the per-page OCR limit
+    _ocr_worker.limits = replace(scanner.limits, seconds_per_document=max(
+        scanner.limits.seconds_per_document, scanner.limits.ocr_seconds_per_page * _OCR_PAGES_PER_DOCUMENT))
+    _share_ocr_budget(scanner.limits)
+    ctx = multiprocessing.get_context("fork")
+    lanes = {"text": _Lane(_work, jobs, 2 * jobs, ctx), "ocr": _Lane(_work_ocr, 1, 2, ctx)}
+    try:
+        for index, item in enumerate(items):
+            if isinstance(item, DocumentResult):
+                yield out(index, item, [item])
+                continue
+            lane = lanes["ocr" if _wants_ocr(item) else "text"]
+            while lane.full():
+                for done in _wait(lanes):
+                    yield out(*done)
+            lane.submit(index, item)
+            for done in _collect(lanes, block=False):
+                yield out(*done)
+        while any(lane.pending for lane in lanes.values()):
+            for done in _wait(lanes):
+                yield out(*done)
     finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+        for lane in lanes.values():
+            lane.shutdown()
 
 
-def _rebuild(pool: ProcessPoolExecutor, jobs: int, ctx: BaseContext) -> ProcessPoolExecutor:
-    pool.shutdown(wait=False, cancel_futures=True)
-    return ProcessPoolExecutor(max_workers=jobs, mp_context=ctx)
+class _Lane:
+    """A process pool with its own bound on documents in flight."""
+
+    def __init__(self, fn: Callable[[Document], list[DocumentResult]], workers: int, bound: int,
+                 ctx: BaseContext) -> None:
+        self.fn, self.workers, self.bound, self.ctx = fn, workers, bound, ctx
+        self.pool: ProcessPoolExecutor | None = None
+        self.pending: dict[Future[list[DocumentResult]], tuple[int, Document]] = {}
+
+    def full(self) -> bool:
+        return len(self.pending) >= self.bound
+
+    def submit(self, index: int, doc: Document) -> None:
+        if self.pool is None:
+            self.pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=self.ctx)
+        try:
+            future = self.pool.submit(self.fn, doc)
+        except BrokenProcessPool:
+            self.rebuild()
+            assert self.pool is not None
+            future = self.pool.submit(self.fn, doc)
+        self.pending[future] = (index, doc)
+
+    def rebuild(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=False, cancel_futures=True)
+        self.pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=self.ctx)
+
+    def take(self, future: Future[list[DocumentResult]]) -> tuple[int, Document, list[DocumentResult]]:
+        index, doc = self.pending.pop(future)
+        try:
+            return index, doc, future.result()
+        except BrokenProcessPool:
+            # Every document in flight on the broken pool failed with it. Give the others a second
+            # chance on a fresh pool, and scan this one alone: if it crashes again, it is the culprit.
+            others = [(i, d) for f, (i, d) in self.pending.items() if f.done()
+                      and isinstance(f.exception(), BrokenProcessPool)]
+            for f in [f for f, (i, d) in self.pending.items() if (i, d) in others]:
+                del self.pending[f]
+            self.rebuild()
+            for i, d in others:
+                self.submit(i, d)
+            return index, doc, _retry_alone(self.fn, doc, self.ctx)
+        except Exception as exc:
+            return index, doc, [_crashed(doc, exc)]
+
+    def shutdown(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _retry_alone(doc: Document, scanner: Scanner, ctx: BaseContext) -> list[DocumentResult]:
+def _collect(lanes: dict[str, _Lane], block: bool) -> list[tuple[int, Document, list[DocumentResult]]]:
+    """Finished documents of every lane (waiting for at least one when ``block``)."""
+    futures = [f for lane in lanes.values() for f in lane.pending]
+    if not futures:
+        return []
+    if block:
+        wait(futures, return_when=FIRST_COMPLETED)
+    out = []
+    for lane in lanes.values():
+        while True:  # taking a result may resubmit others (after a crash): look again each time
+            future = next((f for f in lane.pending if f.done()), None)
+            if future is None:
+                break
+            out.append(lane.take(future))
+    return out
+
+
+def _wait(lanes: dict[str, _Lane]) -> list[tuple[int, Document, list[DocumentResult]]]:
+    return _collect(lanes, block=True)
+
+
+_ocr_worker: Scanner | None = None
+
+
+def _work_ocr(doc: Document) -> list[DocumentResult]:
+    assert _ocr_worker is not None
+    return _ocr_worker.process(doc)
+
+
+def _share_ocr_budget(limits: Limits) -> None:
+    """One OCR page budget for the run, drawn on by every forked worker."""
+    try:
+        from scanner.extract import ocr
+    except ImportError:
+        return
+    ocr.set_budget(ocr.PageBudget(limits.ocr_page_budget, shared=multiprocessing.get_context("fork").Value("q", 0)))
+
+
+def _retry_alone(fn: Callable[[Document], list[DocumentResult]], doc: Document,
+                 ctx: BaseContext) -> list[DocumentResult]:
     """Scan ``doc`` in a single-use worker: if it crashes again, it is the culprit."""
     with ProcessPoolExecutor(max_workers=1, mp_context=ctx) as solo:
         try:
-            return solo.submit(_work, doc).result()
+            return solo.submit(fn, doc).result()
         except Exception as exc:
             return [_crashed(doc, exc)]
 

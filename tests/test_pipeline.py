@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 
 import pytest
 from conftest import TEST_KEY
@@ -55,6 +56,42 @@ def test_a_worker_crash_costs_only_its_own_document(detector):
 def test_groups_pair_each_item_with_its_results(detector):
     decided = DocumentResult(source="in/blocked", parent=None, kind="html", status="error", reason="被拦截")
     items = [*_docs(2), decided]
-    groups = list(scan_groups(items, Scanner(detector), jobs=2))
-    assert [item.source for item, _ in groups] == ["in/doc0.txt", "in/doc1.txt", "in/blocked"]
-    assert groups[2][1] == [decided]
+    groups = {item.source: results for item, results in scan_groups(items, Scanner(detector), jobs=2)}
+    assert set(groups) == {"in/doc0.txt", "in/doc1.txt", "in/blocked"}
+    assert groups["in/blocked"] == [decided]
+    assert [r.source for r in groups["in/doc1.txt"]] == ["in/doc1.txt"]
+
+
+class _GatedScanner(Scanner):
+    """Holds a picture until a flag file exists (created by the test once the text results are in)."""
+
+    def __init__(self, detector, gate):
+        super().__init__(detector)
+        self.gate = gate
+
+    def process(self, doc: Document) -> list[DocumentResult]:
+        if doc.name.endswith(".png"):
+            deadline = time.monotonic() + 30
+            while not self.gate.exists() and time.monotonic() < deadline:
+                time.sleep(0.01)
+            return [DocumentResult(source=doc.source, parent=None, kind="png", status="scanned",
+                                   meta={"released": self.gate.exists()})]
+        return super().process(doc)
+
+
+def test_pictures_go_to_their_own_worker_and_do_not_hold_up_text(detector, tmp_path):
+    gate = tmp_path / "release"
+    png = Document(source="in/scan.png", name="scan.png", data=b"\x89PNG\r\n\x1a\n" + b"\0" * 64)
+    items = [png, *_docs(10)]
+    order = []
+    for item, results in scan_groups(items, _GatedScanner(detector, gate), jobs=2):
+        order.append(item.source)
+        if len(order) == 10:
+            gate.touch()  # every text document finished while the picture was still being "read"
+        if item is png:
+            assert results[0].meta["released"] is True
+    assert order[-1] == "in/scan.png" and len(order) == 11
+    # scan_all still gives input order
+    gate.unlink()
+    gate.touch()
+    assert [r.source for r in scan_all(items, _GatedScanner(detector, gate), jobs=2)] == [d.source for d in items]
