@@ -24,7 +24,7 @@ from stdnum.iso7064 import mod_11_2
 from scanner.config import Limits
 from scanner.errors import ExtractError, Skip
 from scanner.extract import extract as extract_any
-from scanner.extract.pdf import OCR_REASON, extract
+from scanner.extract.pdf import OCR_EMPTY_REASON, extract
 from scanner.model import Document, Segment
 
 FONT = "STSong-Light"
@@ -301,10 +301,12 @@ def test_image_only_pages_are_listed(tmp_path: Path) -> None:
     assert doc.meta["ocr_pages"] == [2, 4]
 
 
-def test_all_image_pdf_is_skipped_for_ocr() -> None:
+def test_all_image_pdf_without_readable_text_is_skipped_with_the_reason() -> None:
+    from scanner.extract import ocr
+
     with pytest.raises(Skip) as info:
-        run(image_pdf([None, None]))
-    assert str(info.value) == OCR_REASON
+        run(image_pdf([None, None]))  # grey pictures: nothing to read
+    assert str(info.value) == (OCR_EMPTY_REASON if ocr.available() else ocr.MISSING_REASON)
 
 
 def test_pdf_without_any_text_is_skipped() -> None:

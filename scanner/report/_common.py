@@ -27,7 +27,8 @@ STATUS_LABELS = labels.STATUS
 # What the officer has to do, by audit state (整改状态).
 REMEDIATION_STATUS: dict[str, str] = {"new": "待整改", "persisting": "仍未整改", "fixed": "已整改"}
 DEADLINES: dict[str, str] = {"high": "立即（24小时内）", "medium": "3个工作日内", "low": "10个工作日内"}
-KIND_LABELS: dict[str, str] = {"html": "网页", "text": "文本", "image": "图片"}
+KIND_LABELS: dict[str, str] = {"html": "网页", "text": "文本", "image": "图片", "png": "图片", "jpeg": "图片",
+                               "gif": "图片", "bmp": "图片", "tiff": "图片", "webp": "图片"}
 SEVERITY_COLORS: dict[str, str] = {"high": "#c62828", "medium": "#ef6c00", "low": "#f2b400"}
 
 # One row per finding, shared by the csv report and the xlsx 明细 sheet.
