@@ -97,7 +97,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _output_options(p: argparse.ArgumentParser, detection: bool = True) -> None:
-    p.add_argument("--format", "-f", choices=FORMATS, help="报告格式（默认：终端为 table，否则 json；有 --output 时按扩展名）")
+    p.add_argument("--format", "-f", choices=FORMATS,
+                   help="报告格式（默认：终端为 table，否则 json；有 --output 时按扩展名）")
     p.add_argument("--output", "-o", metavar="FILE", help="把报告写入文件（终端仍显示汇总表，除非 --quiet）")
     p.add_argument("--quiet", "-q", action="store_true", help="终端不显示汇总表")
     p.add_argument("--fail-on", choices=("high", "medium", "low"), default="low",
@@ -106,11 +107,13 @@ def _output_options(p: argparse.ArgumentParser, detection: bool = True) -> None:
         p.add_argument("--key", help="指纹密钥（或环境变量 LEAKSCAN_KEY）；不指定则随机生成，指纹不能跨次比对")
         p.add_argument("--rules", action="append", default=[], metavar="DIR", help="额外的规则目录（可多次）")
         p.add_argument("--show-values", action="store_true",
-                       help="在表格、CSV、XLSX、HTML 报告中显示原始值（仅供定位单元格；报告须妥善保管，不写入审计历史）")
+                       help="在表格、CSV、XLSX、HTML 报告中显示原始值"
+                            "（仅供定位单元格；报告须妥善保管，不写入审计历史）")
 
 
 def _history_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--db", metavar="FILE", help="审计历史数据库：记录本次检查，并标出新增、仍存在、已整改（或环境变量 LEAKSCAN_DB）")
+    p.add_argument("--db", metavar="FILE",
+                   help="审计历史数据库：记录本次检查，并标出新增、仍存在、已整改（或环境变量 LEAKSCAN_DB）")
     p.add_argument("--site", help="审计历史中的站点名称（默认：输入的路径或网址）")
     p.add_argument("--allowlist", action="append", default=[], metavar="FILE",
                    help="白名单文件：每行一个无需报告的指纹，可附理由（可多次）")
@@ -235,7 +238,8 @@ class _Session:
             self.allow.update(load_allowlist(path))
         db = _db_path(args, required=False)
         if db is not None and self.random_key:
-            raise UsageError("使用审计历史（--db）时必须指定密钥（--key 或环境变量 LEAKSCAN_KEY），否则指纹无法与上次比对")
+            raise UsageError("使用审计历史（--db）时必须指定密钥（--key 或环境变量 LEAKSCAN_KEY），"
+                             "否则指纹无法与上次比对")
         self.history = History(db) if db is not None else None
         self.detector = _load_detector(args.rules, self.key, args.show_values)
 
@@ -311,8 +315,9 @@ def _redact(args: argparse.Namespace) -> int:
     started = now_iso()
     results, redactions = [], {}
     for doc, red in redact_tree(args.paths, detector, Path(args.out), allow_inside=args.allow_inside):
-        results.append(DocumentResult(source=doc.source, parent=doc.parent, kind=ext_kind(doc.name or doc.source) or "unknown",
-                                      status="scanned", meta={"masked_values": len(red.masked)}))
+        kind = ext_kind(doc.name or doc.source) or "unknown"
+        results.append(DocumentResult(source=doc.source, parent=doc.parent, kind=kind, status="scanned",
+                                      meta={"masked_values": len(red.masked)}))
         redactions[doc.source] = red
         if red.status.startswith("not possible"):
             print(f"leakscan: 未脱敏 {doc.source}：{red.status.removeprefix('not possible: ')}", file=sys.stderr)

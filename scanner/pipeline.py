@@ -48,13 +48,14 @@ class Scanner:
         return results
 
     def _process(self, doc: Document, out: list[DocumentResult]) -> None:
-        result = DocumentResult(source=doc.source, parent=doc.parent, kind=ext_kind(doc.name or doc.source) or "unknown",
-                                status="scanned")
+        result = DocumentResult(source=doc.source, parent=doc.parent,
+                                kind=ext_kind(doc.name or doc.source) or "unknown", status="scanned")
         out.append(result)
         try:
             size = doc.size
             if size > self.limits.max_file_bytes:
-                raise Skip(f"文件过大（{size // (1024 * 1024)} MB，上限 {self.limits.max_file_bytes // (1024 * 1024)} MB）")
+                mb, cap = size // (1024 * 1024), self.limits.max_file_bytes // (1024 * 1024)
+                raise Skip(f"文件过大（{mb} MB，上限 {cap} MB）")
             result.kind, items = extract(doc, self.limits)
             deadline = time.monotonic() + self.limits.seconds_per_document
             batch: list[Segment] = []

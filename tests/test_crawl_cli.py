@@ -63,7 +63,7 @@ def test_crawl_report_meets_the_contract_and_finds_every_planted_value(site_root
     report = json.loads(out.read_text(encoding="utf-8"))
     docs = {_rel(d["source"]): d for d in report["documents"]}
     assert set(spec.documents) <= set(docs), set(spec.documents) - set(docs)
-    for path, (status, reason) in spec.faults.items():
+    for path, (status, _reason) in spec.faults.items():
         if path in docs:  # private-target faults are fetched here: --allow-private opens them all
             assert docs[path]["status"] in (status, "error"), path
     found = {f["fingerprint"] for f in report["findings"]}

@@ -1,7 +1,8 @@
 """Score a leakscan JSON report against a truth file (tests/fixtures/samples_expected.json or a corpus truth.json).
 
     leakscan scan samples/ --format json --output /tmp/r.json --key k
-    python tools/eval.py /tmp/r.json tests/fixtures/samples_expected.json --key k [--min-recall 0.95] [--min-precision 0.95]
+    python tools/eval.py /tmp/r.json tests/fixtures/samples_expected.json --key k \
+        [--min-recall 0.95] [--min-precision 0.95]
 
 A truth item matches a finding with the same source, entity and exposure whose fingerprint is
 HMAC-SHA256(key, value), one finding per truth item (multiset matching). Only the three required
@@ -243,7 +244,8 @@ def main(argv: list[str] | None = None) -> int:
     """Command-line entry point."""
     parser = argparse.ArgumentParser(description="Score a leakscan JSON report against a truth file.")
     parser.add_argument("report", type=Path, help="leakscan JSON report")
-    parser.add_argument("truth", type=Path, help="truth file (tests/fixtures/samples_expected.json, OUT_DIR/truth.json)")
+    parser.add_argument("truth", type=Path,
+                        help="truth file (tests/fixtures/samples_expected.json, OUT_DIR/truth.json)")
     parser.add_argument("--key", required=True, help="the --key the scan was run with")
     parser.add_argument("--min-recall", type=float, default=None, help="exit 1 when overall recall is below (0–1)")
     parser.add_argument("--min-precision", type=float, default=None,

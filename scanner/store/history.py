@@ -30,6 +30,8 @@ from scanner.model import DocumentResult, Finding
 #: Keys of a finding dict that may be stored; anything else (e.g. a raw ``value`` shown on request) is dropped.
 _FINDING_KEYS = ("entity", "rule", "source", "parent", "location", "masked", "fingerprint", "exposure",
                  "severity", "confidence", "context", "remediation")
+#: What the contract's ``fixed`` list carries of a finding that is gone.
+_FIXED_KEYS = ("entity", "rule", "source", "parent", "masked", "fingerprint", "severity", "location")
 #: Document fields kept for conditional requests and reuse of unchanged documents.
 _DOC_META = ("title", "published", "sha256", "etag", "last_modified", "http_status")
 
@@ -145,7 +147,8 @@ class History:
     def _migrate(self) -> None:
         version = self.db.execute("PRAGMA user_version").fetchone()[0]
         if version > len(MIGRATIONS):
-            raise UsageError(f"审计历史数据库 {self.path} 由更新版本的 leakscan 创建（结构版本 {version}），请升级 leakscan")
+            raise UsageError(f"审计历史数据库 {self.path} 由更新版本的 leakscan 创建（结构版本 {version}），"
+                             "请升级 leakscan")
         for number in range(version, len(MIGRATIONS)):  # each step and its version number commit together
             self.db.executescript(f"BEGIN IMMEDIATE; {MIGRATIONS[number]}; PRAGMA user_version = {number + 1}; COMMIT;")
 
@@ -184,8 +187,7 @@ class History:
             if _identity(f) in now_keys or f["fingerprint"] in allowed:
                 continue
             if _proves_fixed(now_docs.get(f["source"]), prev_docs.get(f["source"])):
-                fixed.append({k: f.get(k) for k in ("entity", "rule", "source", "parent", "masked", "fingerprint",
-                                                    "severity", "location")})
+                fixed.append(_fixed_entry(f))
             else:
                 unverified += 1
         run_id = _dt.datetime.now().strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(3)
@@ -270,8 +272,7 @@ class History:
             f["audit"] = "persisting" if _identity(f) in old_keys else "new"
         old_docs, now_docs = self._documents(a.id), {d["source"]: d for d in report["documents"]}
         report["fixed"] = [
-            {k: f.get(k) for k in ("entity", "rule", "source", "parent", "masked", "fingerprint", "severity", "location")}
-            for f in old
+            _fixed_entry(f) for f in old
             if _identity(f) not in now_keys and _proves_fixed(now_docs.get(f["source"]), old_docs.get(f["source"]))
         ]
         report["run"] = {"id": b.id, "site": b.site, "previous": a.id}
@@ -343,7 +344,8 @@ class History:
 
     def _findings(self, run_id: str) -> list[dict[str, Any]]:
         out = []
-        for data, audit in self.db.execute("SELECT data, audit FROM findings WHERE run_id = ? ORDER BY rowid", (run_id,)):
+        rows = self.db.execute("SELECT data, audit FROM findings WHERE run_id = ? ORDER BY rowid", (run_id,))
+        for data, audit in rows:
             f = json.loads(data)
             f["audit"] = audit
             out.append(f)
@@ -386,6 +388,11 @@ def _proves_fixed(now: dict[str, Any] | None, before: dict[str, Any] | None) -> 
     if now.get("status") == "scanned":
         return True
     return now.get("http_status") in GONE_STATUS
+
+
+def _fixed_entry(f: dict[str, Any]) -> dict[str, Any]:
+    """What the contract's ``fixed`` list says about a finding that is gone."""
+    return {k: f.get(k) for k in _FIXED_KEYS}
 
 
 def _storable(f: dict[str, Any]) -> dict[str, Any]:
