@@ -9,7 +9,6 @@ masked values, keyed fingerprints and a masked context snippet.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import re
 from bisect import bisect_right
@@ -19,7 +18,7 @@ from functools import cache
 
 import regex
 
-from scanner.detect.recognizer import REGEX_TIMEOUT_SECONDS, Hit, RuleRecognizer
+from scanner.detect.recognizer import REGEX_TIMEOUT_SECONDS, Hit, Prefilter, RuleRecognizer
 from scanner.detect.rules import Rule
 from scanner.model import Finding, Segment
 
@@ -44,8 +43,9 @@ _SURNAMES = (
 )
 _NAME = regex.compile(rf"(?<![\p{{Han}}])([{_SURNAMES}])([\p{{Han}}]{{1,2}})(?![\p{{Han}}])")
 # A name right after a label, even with no space before the next word ("联系人李四电话…").
+_NAME_LABELS = "姓名|联系人|当事人|申请人|车主|户主|代理人|法定代表人|经营者|驾驶员|持证人|业户|证人"
 _LABELLED_NAME = regex.compile(
-    rf"((?:姓名|联系人|当事人|申请人|车主|户主|代理人|法定代表人|经营者|驾驶员|持证人|业户|证人)[:： ]*)"
+    rf"((?:{_NAME_LABELS})[:： ]*)"
     rf"([{_SURNAMES}])(\p{{Han}}{{1,2}})"
 )
 
@@ -57,7 +57,41 @@ _RUN_BODY = "0123456789*xX× -"
 _BEFORE = 8  # a match may start this far before its run (+86, 0086-, （+86）)
 # Windows are folded and searched as slices this much wider on each side, so that look-behinds
 # and look-aheads see the text around them.
-_MARGIN = 8
+_MARGIN = 6
+
+
+def _prefilter_pattern(pf: Prefilter) -> str:
+    """A pattern matching the first character of every possible match (in unfolded text): one
+    character class first, so that the search skips ahead at C speed, then a look-behind picks
+    the group the character is in and a look-ahead tests the second character."""
+    head = _char_class(_unfolded("".join(pf.first)))
+    if pf.second is None:
+        return head
+    if len(pf.pairs) <= 1:
+        return f"{head}(?={_char_class(_unfolded(''.join(pf.second)))})"
+    branches = [f"(?<={_char_class(_unfolded(''.join(first)))})"
+                + (f"(?={_char_class(_unfolded(''.join(nxt)))})" if nxt is not None else "")
+                for first, nxt in pf.pairs]
+    return f"{head}(?:{'|'.join(branches)})"
+
+
+def _span_group(m: re.Match[str]) -> tuple[int, int, str]:
+    return (*m.span(), m.group())
+
+
+def _hit_start(h: Hit) -> int:
+    return h.start
+
+
+def _never(s: str) -> None:
+    return None
+
+
+_FOLDED = {chr(src): chr(dst) for src, dst in _FOLD.items()}
+
+
+def _fold_match(m: re.Match[str]) -> str:
+    return _FOLDED[m.group()]
 
 
 def _unfolded(chars: str) -> frozenset[str]:
@@ -80,7 +114,7 @@ def fold(text: str) -> str:
 
 def fingerprint(key: bytes, value: str) -> str:
     """HMAC-SHA256 of the normalized value under the run's key (report contract)."""
-    return hmac.new(key, value.encode("utf-8"), hashlib.sha256).hexdigest()
+    return hmac.digest(key, value.encode("utf-8"), "sha256").hex()
 
 
 @dataclass(slots=True)
@@ -111,16 +145,18 @@ class Detector:
                                  key=lambda r: r.rule.anchor_min_digits)
         self._words = {id(r): (_nearest_finder(r.rule.context_positive), _nearest_finder(r.rule.context_negative))
                        for r in self.recognizers}
-        self._thresholds = sorted({r.rule.anchor_min_digits for r in self._by_digits})
-        # Windows are folded only when they hold a character that folds into one the patterns
+        self._run = _RAW_RUN
+        # Windows are folded only where a character folds into, or is itself, one the patterns
         # name: '：' and '，' are in most windows of Chinese text and matter to no pattern.
         alphabets = [r.alphabet for r in self.recognizers]
         if any(a is None for a in alphabets):
-            self._window_needs_fold = _NEEDS_FOLD_RE.search
+            sources = frozenset(map(chr, _FOLD))
         else:
             named = frozenset().union(*alphabets)  # type: ignore[arg-type]
-            sources = frozenset(chr(src) for src, dst in _FOLD.items() if chr(dst) in named)
-            self._window_needs_fold = re.compile(_char_class(sources)).search if sources else (lambda s: None)
+            sources = frozenset(chr(src) for src, dst in _FOLD.items() if chr(dst) in named or chr(src) in named)
+        self._window_needs_fold = re.compile(_char_class(sources)).search if sources else _never
+        sub = re.compile(_char_class(sources)).sub if sources else None
+        self._fold_named = (lambda s: sub(_fold_match, s)) if sub else str  # type: ignore[misc]
         self._prefiltered: list[tuple[RuleRecognizer, re.Pattern[str], int]] = []
         self._full: list[RuleRecognizer] = []
         for rec in self.recognizers:
@@ -130,9 +166,7 @@ class Detector:
             if pf is None:
                 self._full.append(rec)
                 continue
-            head = _char_class(_unfolded("".join(pf.first)))
-            tail = f"(?={_char_class(_unfolded(''.join(pf.second)))})" if pf.second else ""
-            self._prefiltered.append((rec, re.compile(head + tail), pf.max_width))
+            self._prefiltered.append((rec, re.compile(_prefilter_pattern(pf)), pf.max_width))
 
     def detect(self, segment: Segment, source: str, parent: str | None = None) -> list[Finding]:
         """Return the findings in ``segment`` (of the document ``source``)."""
@@ -216,55 +250,47 @@ class Detector:
         return [found.get(id(rec), []) for rec in self.recognizers]
 
     def _digit_hits(self, text: str, found: dict[int, list[Hit]]) -> None:
-        """Hits of the digit-anchored rules. Every run long enough for some rule becomes a window
-        (the run, the prefix room before it and margins); the windows of the runs long enough for
-        a rule are joined by newlines (which no pattern crosses), folded at once and searched by
-        that rule in one pass: a few C-speed passes over a fraction of the text, not a Python call
-        per run and rule."""
-        n = len(text)
-        thresholds = self._thresholds
-        least = thresholds[0]
-        pieces: dict[int, list[str]] = {t: [] for t in thresholds}
-        offsets: dict[int, list[tuple[int, int]]] = {t: [] for t in thresholds}  # (joined pos, text pos)
-        sizes = dict.fromkeys(thresholds, 0)
-        needs_fold = self._window_needs_fold
-        for m in _RAW_RUN.finditer(text):
-            run = m.group()
-            # Unfolded separators (U+3000, '－' …) count as digits here: the count is never lower
-            # than after folding, so a run is never dropped too early; rules see the folded window.
-            digits = len(run) - run.count(" ") - run.count("-")
-            if digits < least:
-                continue
-            rs, rend = m.span()
-            a = rs - _BEFORE - _MARGIN if rs > _BEFORE + _MARGIN else 0
-            window = text[a:rend + _MARGIN]
-            if needs_fold(window):
-                window = window.translate(_FOLD_TABLE)
-            for t in thresholds:
-                if t > digits:
-                    break
-                offsets[t].append((sizes[t], a))
-                pieces[t].append(window)
-                sizes[t] += len(window) + 1
-        for k, rec in enumerate(self._by_digits):
-            t = rec.rule.anchor_min_digits
-            if not pieces[t]:
-                continue
-            joined = "\n".join(pieces[t])
+        """Hits of the digit-anchored rules. Every run with enough digits for some rule becomes a
+        window (the run, room for a prefix before it, margins); the windows are joined by newlines
+        (which no pattern crosses), folded where a pattern could tell, and each rule searches the
+        joined windows in one pass. A hit in a run too short for its rule is dropped."""
+        least = self._by_digits[0].rule.anchor_min_digits
+        # Unfolded separators (U+3000, '－' …) count as digits here: never fewer than after folding.
+        bounds = [(rs - _BEFORE - _MARGIN if rs > _BEFORE + _MARGIN else 0, rs, rend)
+                  for rs, rend, run in map(_span_group, self._run.finditer(text))
+                  if len(run) - run.count(" ") - run.count("-") >= least]
+        if not bounds:
+            return
+        joined = "\n".join([text[a:rend + _MARGIN] for a, _, rend in bounds])
+        joined = self._fold_named(joined)
+        starts = [0] * len(bounds)  # where each window starts in ``joined``
+        pos = 0
+        for i, (a, _, rend) in enumerate(bounds):
+            starts[i] = pos
+            pos += min(rend + _MARGIN, len(text)) - a + 1
+        digits: dict[int, int] = {}
+        for rec in self._by_digits:
             hits = rec.scan(joined)
             if not hits:
                 continue
-            starts = [o[0] for o in offsets[t]]
+            need = rec.rule.anchor_min_digits
             seen: set[tuple[int, int]] = set()
             out = found.setdefault(id(rec), [])
             for h in hits:
                 i = bisect_right(starts, h.start) - 1
-                shift = offsets[t][i][1] - offsets[t][i][0]
+                a, rs, rend = bounds[i]
+                if need > least:
+                    if i not in digits:
+                        run = joined[starts[i] + rs - a:starts[i] + rend - a]
+                        digits[i] = len(run) - run.count(" ") - run.count("-")
+                    if digits[i] < need:
+                        continue
+                shift = a - starts[i]
                 span = (h.start + shift, h.end + shift)
-                if span not in seen and span[1] <= n:  # windows of neighbouring runs overlap
+                if span not in seen:  # windows of neighbouring runs overlap
                     seen.add(span)
                     out.append(h._replace(start=span[0], end=span[1]))
-            out.sort(key=lambda h: h.start)
+            out.sort(key=_hit_start)
 
     # -- findings ------------------------------------------------------------------------------
     def _findings(self, kept: list[_Candidate], segment: Segment, source: str,
@@ -273,7 +299,8 @@ class Detector:
         loc = segment.location
         multiline = loc.line is not None and "\n" in text
         line, counted = loc.line, 0  # newlines before ``counted``, added to ``line`` so far
-        for c in kept:  # in text order: count newlines once, not from the top for every finding
+        key = self.key
+        for j, c in enumerate(kept):  # in text order: count newlines once, not from the top for each
             rule = c.recognizer.rule
             start, end = c.start, c.end
             if multiline:
@@ -290,11 +317,11 @@ class Detector:
                 parent=parent,
                 location=location,
                 masked=c.recognizer.display(c.value),
-                fingerprint=fingerprint(self.key, c.value),
+                fingerprint=hmac.digest(key, c.value.encode("utf-8"), "sha256").hex(),
                 exposure=c.exposure,  # type: ignore[arg-type]
                 severity=rule.severity if c.exposure == "unmasked" else rule.partial_severity,  # type: ignore[arg-type]
                 confidence=c.score,
-                context=_context(text, c, kept),
+                context=_context(text, j, kept),
                 remediation=rule.remediation,
             )
 
@@ -348,6 +375,9 @@ def _nearest(backwards: str, finder: re.Pattern[str] | None) -> int | None:
 
 def _resolve_overlaps(cands: list[_Candidate]) -> list[_Candidate]:
     """Keep non-overlapping candidates, preferring higher rule priority, then the longer span."""
+    by_start = sorted(cands, key=lambda c: c.start)
+    if all(a.end <= b.start for a, b in zip(by_start, by_start[1:])):
+        return by_start  # nothing overlaps (the usual case)
     order = sorted(cands, key=lambda c: (-c.recognizer.rule.priority, -(c.end - c.start), c.start))
     kept: list[_Candidate] = []
     for c in order:
@@ -357,15 +387,21 @@ def _resolve_overlaps(cands: list[_Candidate]) -> list[_Candidate]:
     return kept
 
 
-def _context(text: str, c: _Candidate, kept: list[_Candidate]) -> str:
-    """A snippet around the value with every value in it masked, and stray long numbers and
-    stand-alone names masked too: reports never carry raw personal data."""
+def _context(text: str, j: int, kept: list[_Candidate]) -> str:
+    """A snippet around the value ``kept[j]`` with every value in it masked, and stray long
+    numbers and stand-alone names masked too: reports never carry raw personal data."""
+    c = kept[j]
     a = max(0, c.start - CONTEXT_RADIUS)
     b = min(len(text), c.end + CONTEXT_RADIUS)
+    first = j
+    while first > 0 and kept[first - 1].end > a:  # ``kept`` is in text order, without overlaps
+        first -= 1
     parts: list[str] = []
     pos = a
-    for k in kept:
-        if k.end <= a or k.start >= b:
+    for k in kept[first:]:
+        if k.start >= b:
+            break
+        if k.end <= a:
             continue
         parts.append(_scrub(fold(text[pos:max(pos, k.start)])))
         parts.append(k.recognizer.display(k.value))
@@ -396,8 +432,26 @@ def _scrubbers() -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str]]:
     return re.compile(_LONG_NUMBER.pattern), labelled, name
 
 
+_HAS_DIGIT = re.compile("[0-9０-９]").search
+_HAS_LABEL = re.compile(_NAME_LABELS).search
+
+
 def _scrub(s: str) -> str:
     long_number, labelled, name = _scrubbers()
-    s = long_number.sub(lambda m: "*" * len(m.group()), s)
-    s = labelled.sub(lambda m: m.group(1) + m.group(2) + "*" * len(m.group(3)), s)
-    return name.sub(lambda m: m.group() if m.group() in _NOT_NAMES else m.group(1) + "*" * len(m.group(2)), s)
+    if _HAS_DIGIT(s):
+        s = long_number.sub(_stars, s)
+    if _HAS_LABEL(s):
+        s = labelled.sub(_mask_labelled, s)
+    return name.sub(_mask_name, s)
+
+
+def _stars(m: re.Match[str]) -> str:
+    return "*" * len(m.group())
+
+
+def _mask_labelled(m: re.Match[str]) -> str:
+    return m.group(1) + m.group(2) + "*" * len(m.group(3))
+
+
+def _mask_name(m: re.Match[str]) -> str:
+    return m.group() if m.group() in _NOT_NAMES else m.group(1) + "*" * len(m.group(2))

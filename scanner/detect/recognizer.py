@@ -68,6 +68,13 @@ class Prefilter(NamedTuple):
     first: frozenset[str]
     second: frozenset[str] | None
     max_width: int
+    #: Characters that, right before a position, rule out a match there (every branch of the
+    #: pattern opens with a one-character negative look-behind holding them).
+    not_after: frozenset[str] = frozenset()
+    #: ``first`` split into groups of characters that share the same possible second characters
+    #: (None: a match may be one character long), e.g. plates: a province character and then a
+    #: letter or a space; 使 and then a digit.
+    pairs: tuple[tuple[frozenset[str], frozenset[str] | None], ...] = ()
 
 
 def _positions(region: tuple[int, int], length: int) -> range:
@@ -114,8 +121,9 @@ class RuleRecognizer(PatternRecognizer):
             # A leading look-ahead on the first two characters (semantically void: every match
             # starts so) lets the standard library reject most positions with one test.
             pf = self.prefilter
-            self._guard = _char_class(pf.first) + (_char_class(pf.second) if pf.second else "")
-            self._fast = re.compile(f"(?={self._guard})(?:{self._fast.pattern})")
+            self._guard = (f"(?<!{_char_class(pf.not_after)})" if pf.not_after else "") + \
+                f"(?={_char_class(pf.first)}{_char_class(pf.second) if pf.second else ''})"
+            self._fast = re.compile(f"{self._guard}(?:{self._fast.pattern})")
         if self._fast is not None:
             self._value_groups = [self._fast.groupindex[f"v{i}"] for i in range(len(rule.patterns))]
             self._branch_of = {self._fast.groupindex[f"p{i}"]: i for i in range(len(rule.patterns))}
@@ -277,9 +285,41 @@ def _derive_prefilter(pattern: str) -> Prefilter | None:
     if not prefixes or any(len(p) == 0 for p in prefixes):
         return None  # an empty match is possible
     first = frozenset().union(*(p[0] for p in prefixes))
-    if any(len(p) == 1 for p in prefixes):
-        return Prefilter(first, None, width)
-    return Prefilter(first, frozenset().union(*(p[1] for p in prefixes)), width)
+    second = None if any(len(p) == 1 for p in prefixes) else frozenset().union(*(p[1] for p in prefixes))
+    follows: dict[str, frozenset[str] | None] = {}
+    for p in prefixes:
+        for c in p[0]:
+            if len(p) == 1 or follows.get(c, frozenset()) is None:
+                follows[c] = None
+            else:
+                follows[c] = follows.get(c, frozenset()) | p[1]  # type: ignore[operator]
+    groups: dict[frozenset[str] | None, set[str]] = {}
+    for c, nxt in follows.items():
+        groups.setdefault(nxt, set()).add(c)
+    pairs = tuple(sorted(((frozenset(cs), nxt) for nxt, cs in groups.items()), key=lambda g: sorted(g[0])))
+    return Prefilter(first, second, width, _common_lookbehind(list(parsed.data)), pairs)
+
+
+def _common_lookbehind(items: list[Any]) -> frozenset[str]:
+    """The characters every way through ``items`` rules out right before the match with a
+    leading one-character negative look-behind (empty when some way has none)."""
+    if not items:
+        return frozenset()
+    op, av = items[0]
+    if op is _sre.SUBPATTERN and not av[1] & _CASE_FLAGS:
+        return _common_lookbehind(list(av[-1].data) + items[1:])
+    if op is _sre.BRANCH:
+        common: frozenset[str] | None = None
+        for alt in av[1]:
+            chars = _common_lookbehind(list(alt.data) + items[1:])
+            common = chars if common is None else common & chars
+        return common or frozenset()
+    if op is _sre.ASSERT_NOT and av[0] < 0 and len(av[1].data) == 1 and av[1].data[0][0] in (_sre.LITERAL, _sre.IN):
+        try:
+            return _charset(*av[1].data[0])
+        except _Unbounded:
+            return frozenset()
+    return frozenset()
 
 
 def _alphabet(pattern: str) -> frozenset[str] | None:

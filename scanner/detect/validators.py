@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import operator
+import re
 import time
 from collections.abc import Mapping
 from typing import Any, ClassVar
@@ -30,6 +31,16 @@ PROVINCES = frozenset(
 )
 
 _SEPARATORS = str.maketrans("", "", " -·•.\u00a0\u3000")
+
+
+_NOT_ASCII_DIGIT = re.compile("[^0-9]")
+
+
+def _digits_or_masks(value: str) -> str:
+    """Every character that is not a digit written as ``*``."""
+    if value.isascii():  # then "not a digit" is "not 0-9", and every mask character is one
+        return _NOT_ASCII_DIGIT.sub(MASK, value)
+    return "".join(MASK if c in MASK_CHARS or not c.isdigit() else c for c in value)
 
 
 def strip_separators(value: str) -> str:
@@ -128,7 +139,7 @@ class CnIdCard18(Validator):
         value = strip_separators(raw)
         body = value[:-1]
         if not body.isdigit():
-            body = "".join(MASK if c in MASK_CHARS or not c.isdigit() else c for c in body)
+            body = _digits_or_masks(body)
         last = value[-1:]
         if last in "xX×":
             # '×' at the end is the check character unless the body is masked too ("1101***×").
@@ -162,9 +173,7 @@ class CnIdCard15(Validator):
 
     def normalize(self, raw: str) -> str:
         value = strip_separators(raw)
-        if value.isdigit():
-            return value
-        return "".join(MASK if c in MASK_CHARS or not c.isdigit() else c for c in value)
+        return value if value.isdigit() else _digits_or_masks(value)
 
     def is_valid(self, value: str) -> bool:
         if len(value) != 15 or value[:2] not in PROVINCES:
@@ -194,9 +203,7 @@ class CnMobile(Validator):
 
     def normalize(self, raw: str) -> str:
         value = strip_separators(raw)
-        if value.isdigit():
-            return value
-        return "".join(MASK if c in MASK_CHARS or not c.isdigit() else c for c in value)
+        return value if value.isdigit() else _digits_or_masks(value)
 
     def _segment_ok(self, value: str) -> bool:
         return value[:3] in self.segments3 or value[:4] in self.segments4
@@ -208,6 +215,9 @@ class CnMobile(Validator):
         if len(value) != 11 or MASK in value[:3]:
             return False
         return value[:3] in self.segments3 or any(s.startswith(value[:3]) for s in self.segments4)
+
+
+_PLATE_MASKS = str.maketrans(dict.fromkeys("*＊●○■□★☆◆◇#", MASK))
 
 
 class CnPlate(Validator):
@@ -225,8 +235,7 @@ class CnPlate(Validator):
         self.nev_letters = frozenset(str(self.params.get("nev_letters", "DF")))
 
     def normalize(self, raw: str) -> str:
-        value = strip_separators(raw).upper()
-        return "".join(MASK if c in "*＊●○■□★☆◆◇#" else c for c in value)
+        return strip_separators(raw).upper().translate(_PLATE_MASKS)
 
     def _serial_ok(self, serial: str, masked: bool) -> bool:
         def digit(c: str) -> bool:
