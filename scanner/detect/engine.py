@@ -55,6 +55,7 @@ _LABELLED_NAME = regex.compile(
 _RUN_START = "0123456789"
 _RUN_BODY = "0123456789*xX× -"
 _BEFORE = 8  # a match may start this far before its run (+86, 0086-, （+86）)
+_AFTER = 4  # … and end this far after it
 # Windows are folded and searched as slices this much wider on each side, so that look-behinds
 # and look-aheads see the text around them.
 _MARGIN = 6
@@ -279,13 +280,15 @@ class Detector:
             for h in hits:
                 i = bisect_right(starts, h.start) - 1
                 a, rs, rend = bounds[i]
+                shift = a - starts[i]
+                if h.start + shift < rs - _BEFORE or h.end + shift > rend + _AFTER:
+                    continue  # in a margin, where look-arounds do not see the whole context
                 if need > least:
                     if i not in digits:
                         run = joined[starts[i] + rs - a:starts[i] + rend - a]
                         digits[i] = len(run) - run.count(" ") - run.count("-")
                     if digits[i] < need:
                         continue
-                shift = a - starts[i]
                 span = (h.start + shift, h.end + shift)
                 if span not in seen:  # windows of neighbouring runs overlap
                     seen.add(span)
@@ -396,17 +399,28 @@ def _context(text: str, j: int, kept: list[_Candidate]) -> str:
     first = j
     while first > 0 and kept[first - 1].end > a:  # ``kept`` is in text order, without overlaps
         first -= 1
-    parts: list[str] = []
+    # The stretches between values are folded and scrubbed as one string, joined by newlines
+    # (which no scrub pattern crosses or needs; scrubbing keeps lengths), then cut apart again.
+    gaps: list[str] = []
+    shown: list[str] = []
     pos = a
     for k in kept[first:]:
         if k.start >= b:
             break
         if k.end <= a:
             continue
-        parts.append(_scrub(fold(text[pos:max(pos, k.start)])))
-        parts.append(k.recognizer.display(k.value))
+        gaps.append(text[pos:max(pos, k.start)])
+        shown.append(k.recognizer.display(k.value))
         pos = max(pos, k.end)
-    parts.append(_scrub(fold(text[pos:b])))
+    gaps.append(text[pos:b])
+    scrubbed = _scrub(fold("\n".join(gaps)))
+    parts: list[str] = []
+    cut = 0
+    for gap, value in zip(gaps, shown):
+        parts.append(scrubbed[cut:cut + len(gap)])
+        parts.append(value)
+        cut += len(gap) + 1
+    parts.append(scrubbed[cut:])
     snippet = "".join(parts).replace("\n", " ").replace("\t", " ").strip()
     return ("…" if a > 0 else "") + snippet + ("…" if b < len(text) else "")
 
