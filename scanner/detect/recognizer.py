@@ -200,6 +200,28 @@ class RuleRecognizer(PatternRecognizer):
             log.warning("rule %s: pattern matching timed out; the rest of this text was not checked by it", self.name)
         return hits
 
+    def spans(self, text: str) -> list[tuple[int, int, int]]:
+        """``(start, end, pattern index)`` of every ``value`` this rule's patterns match in
+        ``text``, not yet validated (see :meth:`hit`)."""
+        if self._fast is not None:
+            groups, branch_of = self._value_groups, self._branch_of
+            out = []
+            for m in self._fast.finditer(text):
+                i = branch_of[m.lastindex]  # type: ignore[index]
+                start, end = m.span(groups[i])
+                out.append((start, end, i))
+            return out
+        found = []
+        for m in self._combined.finditer(text):
+            start, end = m.span("value")
+            if start >= 0:
+                found.append((start, end, self._branch(m)))
+        return found
+
+    def hit(self, text: str, start: int, end: int, pattern: int, offset: int = 0) -> Hit | None:
+        """The validated :class:`Hit` for a span found by :meth:`spans` (None if rejected)."""
+        return self._hit(text, start, end, pattern, offset)
+
     def match_at(self, text: str, pos: int, offset: int = 0) -> tuple[int, Hit | None] | None:
         """The match starting exactly at ``pos`` (None if there is none) as ``(match end, hit)``;
         ``hit`` is None when the validator rejects it. Needs the standard-library pattern."""
