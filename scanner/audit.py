@@ -140,7 +140,7 @@ def run_audit(config_path: Path, *, only: list[str] | None = None, resume: bool 
     key = key_text.encode("utf-8")
     detector = Detector(load_rules(BUILTIN_RULES, *map(Path, config.rules)), key)
     jobs = config.jobs or (os.cpu_count() or 1)
-    from scanner.cli import Progress
+    from scanner.cli import Progress, add_parents, watched
 
     status = 0
     for site in sites:
@@ -157,10 +157,12 @@ def run_audit(config_path: Path, *, only: list[str] | None = None, resume: bool 
         try:
             allow = load_allowlist(site.allowlist) if site.allowlist else {}
             with History(config.db) as history, Progress(enabled=False, log=not quiet) as progress:
+                parents: dict[str, list[str]] = {}
                 results = crawl_sites(site.urls, options, detector, state=folder / "crawl-state.sqlite3",
                                       resume=resume, jobs=jobs, history=history, site=site.name, key=key,
-                                      progress=progress)
-                report = build_report(results, started_at=started)
+                                      progress=progress, parents=parents)
+                report = build_report(watched(results, progress), started_at=started)
+                add_parents(report, parents)
                 report["site"] = {"name": site.name, "title": site.title, "urls": site.urls}
                 if site.departments:
                     assign_departments(report, site.departments)

@@ -12,7 +12,7 @@ import os
 import secrets
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -181,22 +181,23 @@ def _jobs(args: argparse.Namespace) -> int:
 
 def _scan(args: argparse.Namespace) -> int:
     from scanner.pipeline import Scanner, scan_all
-    from scanner.report.build import now_iso
+    from scanner.report.build import build_report, now_iso
     from scanner.source.files import iter_documents
 
     fmt = _format(args)
     session = _Session(args, site=args.site or " ".join(sorted(str(Path(p).resolve()) for p in args.paths)),
                        command="scan")
     started = now_iso()
-    results = []
+    with_findings: set[str] = set()
     with Progress(enabled=sys.stderr.isatty() and not args.quiet) as progress:
-        for result in scan_all(iter_documents(args.paths), Scanner(session.detector), jobs=_jobs(args)):
-            if result.status == "error":
-                progress.say(f"leakscan: 无法检查 {result.source}：{result.reason}")
-            results.append(result)
-            progress.advance(result)
-    redactions = _redact_results(args, session, results) if args.redact_to else None
-    report = session.finish(results, started, redactions=redactions)
+        results = scan_all(iter_documents(args.paths), Scanner(session.detector), jobs=_jobs(args))
+        # results become report entries as they arrive: only the compact dicts stay in memory
+        report = build_report(watched(results, progress, with_findings), started_at=started,
+                              random_key=session.random_key)
+    redactions = _redact_results(args, session, with_findings) if args.redact_to else None
+    if redactions:
+        _annotate_redactions(report, redactions)
+    session.record(report)
     _emit(report, fmt, args)
     status = _exit_status(report, args.fail_on)
     if redactions and any(r.status.startswith("not possible") for r in redactions.values()):
@@ -204,9 +205,20 @@ def _scan(args: argparse.Namespace) -> int:
     return status
 
 
+def watched(results: Iterable[Any], progress: Progress, with_findings: set[str] | None = None) -> Iterator[Any]:
+    """Pass results through, showing progress and errors (and noting which documents have findings)."""
+    for result in results:
+        if result.status == "error":
+            progress.say(f"leakscan: 无法检查 {result.source}：{result.reason}")
+        if with_findings is not None and result.findings:
+            with_findings.add(result.source)
+        progress.advance(result)
+        yield result
+
+
 def _crawl(args: argparse.Namespace) -> int:
     from scanner.crawlrun import crawl_sites, options_from_args, read_sites_file
-    from scanner.report.build import now_iso
+    from scanner.report.build import build_report, now_iso
 
     urls = list(args.urls)
     if args.sites:
@@ -216,11 +228,15 @@ def _crawl(args: argparse.Namespace) -> int:
     fmt = _format(args)
     session = _Session(args, site=args.site or " ".join(urls), command="crawl")
     started = now_iso()
+    parents: dict[str, list[str]] = {}
     with Progress(enabled=sys.stderr.isatty() and not args.quiet, log=not args.quiet) as progress:
         results = crawl_sites(urls, options_from_args(args), session.detector,
                               state=Path(args.state) if args.state else None, resume=args.resume, jobs=_jobs(args),
-                              history=session.history, site=session.site, key=session.key, progress=progress)
-    report = session.finish(results, started)
+                              history=session.history, site=session.site, key=session.key, progress=progress,
+                              parents=parents)
+        report = build_report(watched(results, progress), started_at=started, random_key=session.random_key)
+    add_parents(report, parents)
+    session.record(report)
     _emit(report, fmt, args)
     return _exit_status(report, args.fail_on)
 
@@ -243,23 +259,13 @@ class _Session:
         self.history = History(db) if db is not None else None
         self.detector = _load_detector(args.rules, self.key, args.show_values)
 
-    def finish(self, results: list[Any], started: str, *, redactions: dict[str, Any] | None = None,
-               departments: dict[str, str] | None = None) -> dict[str, Any]:
-        from scanner.report.build import build_report
-
-        report = build_report(results, started_at=started, random_key=self.random_key)
-        if redactions:
-            _annotate_redactions(report, redactions)
-        if departments:
-            from scanner.report.build import assign_departments
-
-            assign_departments(report, departments)
+    def record(self, report: dict[str, Any]) -> None:
+        """Suppressions, then the audit history (when a database is used)."""
         if self.history is not None:
             with self.history:
                 self.history.record(report, site=self.site, command=self.command, key=self.key, suppress=self.allow)
         elif self.allow:
             _apply_allowlist(report, self.allow)
-        return report
 
 
 def _apply_allowlist(report: dict[str, Any], allow: dict[str, str]) -> None:
@@ -273,11 +279,17 @@ def _apply_allowlist(report: dict[str, Any], allow: dict[str, str]) -> None:
         d["findings"] = counts.get(d["source"], 0)
 
 
-def _redact_results(args: argparse.Namespace, session: _Session, results: list[Any]) -> dict[str, Any]:
+def add_parents(report: dict[str, Any], parents: dict[str, list[str]]) -> None:
+    """``documents[].parents``: every page that linked a document linked from more than one."""
+    for d in report["documents"]:
+        if len(parents.get(d["source"], ())) > 1:
+            d["parents"] = parents[d["source"]]
+
+
+def _redact_results(args: argparse.Namespace, session: _Session, with_findings: set[str]) -> dict[str, Any]:
     """Write de-identified copies of the scanned inputs that have findings; source → Redaction."""
     from scanner.redact import redact_tree
 
-    with_findings = {r.source for r in results if r.findings}
     out: dict[str, Any] = {}
     for doc, red in redact_tree(args.paths, session.detector, Path(args.redact_to),
                                 allow_inside=getattr(args, "allow_inside", False)):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections import deque
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, Protocol
@@ -56,43 +57,50 @@ def options_from_args(args: Any) -> CrawlOptions:
 
 
 def crawl_sites(urls: Sequence[str], options: CrawlOptions, detector: Detector, *, state: Path | None, resume: bool,
-                jobs: int, history: History | None, site: str, key: bytes, progress: Progress) -> list[DocumentResult]:
-    """Crawl ``urls`` and scan everything reached; return every document's result."""
+                jobs: int, history: History | None, site: str, key: bytes, progress: Progress,
+                parents: dict[str, list[str]] | None = None) -> Iterator[DocumentResult]:
+    """Crawl ``urls`` and scan everything reached; yield every document's result as it is ready.
+    When the crawl is over, ``parents`` (if given) receives, for each document linked from more than
+    one page, every page that linked it."""
     state = state or default_state_path(urls)
     state.parent.mkdir(parents=True, exist_ok=True)
     validators = history.validators(site, key) if history is not None else {}
     crawl = Crawl(urls, options, state, resume=resume, previous=validators.get if validators else None)
     progress.watch(crawl.stats)
-    results: list[DocumentResult] = list(crawl.recorded()) if resume else []
-    for r in results:
-        progress.advance(r)
+    reused: deque[DocumentResult] = deque()
 
     def fresh() -> Iterator[Document | DocumentResult]:
         for item in crawl.documents():
             if isinstance(item, Document) and item.meta.get("unchanged") and history is not None:
                 previous = history.previous_documents(site, key, item.source)
-                if previous:
+                if previous:  # unchanged since the last audit: its findings stand
                     previous[0].parent = item.parent
                     previous[0].meta.update({k: v for k, v in item.meta.items() if k in ("etag", "last_modified")})
                     crawl.record(item.source, previous)
-                    results.extend(previous)
-                    for r in previous:
-                        progress.advance(r)
+                    reused.extend(previous)
                     continue
             yield item
 
+    sources: list[str] = []
     try:
+        if resume:
+            for r in crawl.recorded():
+                sources.append(r.source)
+                yield r
         for item, group in scan_groups(fresh(), Scanner(detector), jobs=jobs):
+            while reused:
+                sources.append(reused[0].source)
+                yield reused.popleft()
             crawl.record(item.source, group)
-            results.extend(group)
-            for r in group:
-                if r.status == "error":
-                    progress.say(f"leakscan: 无法检查 {r.source}：{r.reason}")
-                progress.advance(r)
-        for r in results:
-            parents = crawl.parents(r.source)
-            if len(parents) > 1:
-                r.meta["parents"] = parents
+            sources.extend(r.source for r in group)
+            yield from group
+        while reused:
+            sources.append(reused[0].source)
+            yield reused.popleft()
+        if parents is not None:
+            for source in sources:
+                found = crawl.parents(source)
+                if len(found) > 1:
+                    parents[source] = found
     finally:
         crawl.close()
-    return results

@@ -9,12 +9,20 @@ from scanner.report import ReportOptions
 
 
 def write(report: dict[str, Any], out: BinaryIO, *, options: ReportOptions) -> None:
-    """Write ``report`` as UTF-8 JSON (Chinese kept readable, not escaped)."""
-    # One document or finding per line: readable, diffable, and encoded by json's C encoder
-    # (indent= would fall back to the pure-Python one, 10× slower on large reports).
-    parts = [f"{json.dumps(k)}: {json.dumps(v, ensure_ascii=False)}"
-             for k, v in report.items() if k not in ("documents", "findings")]
-    for key in ("documents", "findings"):
-        items = ",\n".join(json.dumps(x, ensure_ascii=False) for x in report.get(key, []))
-        parts.append(f'"{key}": [\n{items}\n]' if items else f'"{key}": []')
-    out.write(("{\n" + ",\n".join(parts) + "\n}\n").encode("utf-8"))
+    """Write ``report`` as UTF-8 JSON (Chinese kept readable, not escaped).
+
+    One document or finding per line: readable, diffable, encoded by json's C encoder (indent=
+    would fall back to the pure-Python one, 10× slower), and written as it goes, so a report of
+    half a million findings never exists twice in memory.
+    """
+    head = [f"{json.dumps(k)}: {json.dumps(v, ensure_ascii=False)}"
+            for k, v in report.items() if k not in ("documents", "findings")]
+    out.write(("{\n" + "".join(part + ",\n" for part in head)).encode("utf-8"))
+    for n, key in enumerate(("documents", "findings")):
+        out.write(f'"{key}": ['.encode())
+        first = True
+        for item in report.get(key, []):
+            out.write(("\n" if first else ",\n").encode() + json.dumps(item, ensure_ascii=False).encode("utf-8"))
+            first = False
+        out.write(b"]" if first else b"\n]")
+        out.write(b",\n" if n == 0 else b"\n}\n")
