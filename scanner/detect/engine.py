@@ -271,6 +271,12 @@ class Detector:
             named = frozenset().union(*alphabets)  # type: ignore[arg-type]
             sources = frozenset(chr(src) for src, dst in _FOLD.items() if chr(dst) in named or chr(src) in named)
         self._window_needs_fold = re.compile(_char_class(sources)).search if sources else _never
+        # Likewise the words before a value: folded only when that could change which context
+        # words occur in them ('ＩＣＰ' → 'ICP'; '电　话' is a word as written).
+        words = "".join(w for r in self.recognizers for p in r.rule.patterns
+                        for w in (*r.rule.context_positive, *r.rule.context_negative, *p.requires_context))
+        in_words = frozenset(chr(src) for src, dst in _FOLD.items() if chr(dst) in words or chr(src) in words)
+        self._context_needs_fold = re.compile(_char_class(in_words)).search if in_words else _never
         sub = re.compile(_char_class(sources)).sub if sources else None
         self._fold_named = (lambda s: sub(_fold_match, s)) if sub else str  # type: ignore[misc]
         self._prefiltered: list[tuple[RuleRecognizer, re.Pattern[str], int]] = []
@@ -309,6 +315,7 @@ class Detector:
             starts.append(pos)
             pos += len(t) + 1
         headers: dict[int, str] = {}
+        context_fold = self._context_needs_fold
         per_segment: dict[int, list[_Candidate]] = {}
         for rec, hits in zip(self.recognizers, per_rule):
             rule = rec.rule
@@ -323,7 +330,9 @@ class Detector:
                 if header is None:
                     header = headers[i] = fold(segments[i].header)
                 line_start = text.rfind("\n", 0, start) + 1
-                before = fold(text[max(line_start, start - rule.context_window):start])
+                before = text[max(line_start, start - rule.context_window):start]
+                if context_fold(before):
+                    before = before.translate(_FOLD_TABLE)
                 score = _context_score(rule, self._words[id(rec)], before, header, hit.spec.requires_context,
                                        hit.spec.score, hit.value)
                 if score is not None:
@@ -522,7 +531,8 @@ def _context(text: str, j: int, kept: list[_Candidate]) -> str:
     gaps: list[str] = []
     shown: list[str] = []
     pos = a
-    for k in kept[first:]:
+    for i in range(first, len(kept)):
+        k = kept[i]
         if k.start >= b:
             break
         if k.end <= a:
