@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from stdnum.iso7064 import mod_11_2
 
-from scanner.detect.engine import _RAW_RUN, Detector, _CharScan, _Fingerprinter, _span_group, fingerprint, fold
+from scanner.detect.engine import _RAW_RUN, Detector, _Fingerprinter, _span_group, fingerprint, fold
 from scanner.detect.recognizer import RuleRecognizer, _derive_prefilter
 from scanner.detect.rules import load_rules, parse_rule
 from scanner.detect.validators import id_check_char
@@ -69,7 +69,7 @@ def _reference(detector: Detector, text: str) -> set[tuple[str, int, int, str, s
 
 def _engine(detector: Detector, text: str) -> set[tuple[str, int, int, str, str]]:
     return {(rec.rule.id, h.start, h.end, h.value, h.exposure)
-            for rec, hits in zip(detector.recognizers, detector._hits(text)) for h in hits}
+            for rec, hits in zip(detector.recognizers, detector._hits(text), strict=True) for h in hits}
 
 
 def test_engine_hits_equal_straightforward_scan(detector, bench):

@@ -14,9 +14,9 @@ import hmac
 import re
 from bisect import bisect_right
 from collections.abc import Iterable, Sequence
-from itertools import accumulate
 from dataclasses import dataclass
 from functools import cache
+from itertools import accumulate
 from typing import Any
 
 import numpy as np
@@ -229,7 +229,7 @@ class _CharScan:
         seps = ((cls & self._SEP) != 0).nonzero()[0]
         digits = (end - first) - (np.searchsorted(seps, end) - np.searchsorted(seps, first))
         keep = digits >= least
-        return list(zip(first[keep].tolist(), end[keep].tolist(), digits[keep].tolist()))
+        return list(zip(first[keep].tolist(), end[keep].tolist(), digits[keep].tolist(), strict=True))
 
     def candidates(self, cls: Any, rule: int) -> list[int]:
         """Positions where a match of prefiltered rule number ``rule`` may start."""
@@ -317,7 +317,7 @@ class Detector:
         headers: dict[int, str] = {}
         context_fold = self._context_needs_fold
         per_segment: dict[int, list[_Candidate]] = {}
-        for rec, hits in zip(self.recognizers, per_rule):
+        for rec, hits in zip(self.recognizers, per_rule, strict=True):
             rule = rec.rule
             for hit in hits:
                 i = bisect_right(starts, hit.start) - 1 if len(raw) > 1 else 0
@@ -366,8 +366,8 @@ class Detector:
         for k, (rec, prefilter, width) in enumerate(self._prefiltered):
             last_end = -1
             out = found.setdefault(id(rec), [])
-            positions = scan.candidates(cls, k) if cls is not None else [m.start() for m in prefilter.finditer(text)]  # type: ignore[union-attr]
-            n = len(text)
+            positions = (scan.candidates(cls, k) if scan is not None and cls is not None
+                         else [m.start() for m in prefilter.finditer(text)])
             for p in positions:
                 if p < last_end:
                     continue  # inside the previous match, as a full-text finditer would skip it
@@ -506,7 +506,7 @@ def _nearest(backwards: str, finder: re.Pattern[str] | None) -> int | None:
 def _resolve_overlaps(cands: list[_Candidate]) -> list[_Candidate]:
     """Keep non-overlapping candidates, preferring higher rule priority, then the longer span."""
     by_start = sorted(cands, key=lambda c: c.start)
-    if all(a.end <= b.start for a, b in zip(by_start, by_start[1:])):
+    if all(a.end <= b.start for a, b in zip(by_start, by_start[1:], strict=False)):
         return by_start  # nothing overlaps (the usual case)
     order = sorted(cands, key=lambda c: (-c.recognizer.rule.priority, -(c.end - c.start), c.start))
     kept: list[_Candidate] = []
@@ -544,7 +544,7 @@ def _context(text: str, j: int, kept: list[_Candidate]) -> str:
     scrubbed = _scrub(fold("\n".join(gaps)))
     parts: list[str] = []
     cut = 0
-    for gap, value in zip(gaps, shown):
+    for gap, value in zip(gaps, shown, strict=False):  # one gap more than values
         parts.append(scrubbed[cut:cut + len(gap)])
         parts.append(value)
         cut += len(gap) + 1
@@ -555,9 +555,12 @@ def _context(text: str, j: int, kept: list[_Candidate]) -> str:
 
 # Words that start with a surname character but are labels, not names.
 _NOT_NAMES = frozenset(
-    "车牌 车主 车号 车辆 车型 车架 号牌 电话 手机 姓名 性别 住址 金额 经查 当事人 联系人 联系 身份证 证件 备注 单位 时间 日期 "
-    "年龄 民族 籍贯 学历 职务 职位 原因 说明 地址 邮编 项目 编号 序号 合计 总计 其中 为了 关于 根据 依据 现予 特此 公示 公告 "
-    "通知 决定 情况 方式 号码 成绩 考试 培训 驾驶 运输 交通 公安 管理 服务 工作 部门 市场 安全 应急 卫生 教育".split()
+    "车牌 车主 车号 车辆 车型 车架 号牌 电话 手机 姓名 性别 住址 金额 "  # noqa: SIM905 (reads best as words)
+    "经查 当事人 联系人 联系 身份证 证件 备注 单位 时间 日期 年龄 民族 "
+    "籍贯 学历 职务 职位 原因 说明 地址 邮编 项目 编号 序号 合计 总计 "
+    "其中 为了 关于 根据 依据 现予 特此 公示 公告 通知 决定 情况 方式 "
+    "号码 成绩 考试 培训 驾驶 运输 交通 公安 管理 服务 工作 部门 市场 "
+    "安全 应急 卫生 教育".split()
 )
 
 
