@@ -161,7 +161,7 @@ def run_audit(config_path: Path, *, only: list[str] | None = None, resume: bool 
                 results = crawl_sites(site.urls, options, detector, state=folder / "crawl-state.sqlite3",
                                       resume=resume, jobs=jobs, history=history, site=site.name, key=key,
                                       progress=progress, parents=parents)
-                report = build_report(watched(results, progress), started_at=started)
+                report = build_report(watched(results, progress), started_at=started, spool=True)
                 add_parents(report, parents)
                 report["site"] = {"name": site.name, "title": site.title, "urls": site.urls}
                 if site.departments:

@@ -193,7 +193,7 @@ def _scan(args: argparse.Namespace) -> int:
         results = scan_all(iter_documents(args.paths), Scanner(session.detector), jobs=_jobs(args))
         # results become report entries as they arrive: only the compact dicts stay in memory
         report = build_report(watched(results, progress, with_findings), started_at=started,
-                              random_key=session.random_key)
+                              random_key=session.random_key, spool=True)
     redactions = _redact_results(args, session, with_findings) if args.redact_to else None
     if redactions:
         _annotate_redactions(report, redactions)
@@ -234,7 +234,8 @@ def _crawl(args: argparse.Namespace) -> int:
                               state=Path(args.state) if args.state else None, resume=args.resume, jobs=_jobs(args),
                               history=session.history, site=session.site, key=session.key, progress=progress,
                               parents=parents)
-        report = build_report(watched(results, progress), started_at=started, random_key=session.random_key)
+        report = build_report(watched(results, progress), started_at=started, random_key=session.random_key,
+                              spool=True)
     add_parents(report, parents)
     session.record(report)
     _emit(report, fmt, args)
@@ -269,12 +270,21 @@ class _Session:
 
 
 def _apply_allowlist(report: dict[str, Any], allow: dict[str, str]) -> None:
-    kept = [f for f in report["findings"] if f["fingerprint"] not in allow]
-    report["suppressed"] = len(report["findings"]) - len(kept)
-    report["findings"] = kept
+    from scanner.model import rewrite
+
     counts: dict[str, int] = {}
-    for f in kept:
+    total = 0
+
+    def keep(f: dict[str, Any]) -> dict[str, Any] | None:
+        nonlocal total
+        total += 1
+        if f["fingerprint"] in allow:
+            return None
         counts[f["source"]] = counts.get(f["source"], 0) + 1
+        return f
+
+    report["findings"] = rewrite(report["findings"], keep)
+    report["suppressed"] = total - sum(counts.values())
     for d in report["documents"]:
         d["findings"] = counts.get(d["source"], 0)
 
@@ -311,9 +321,14 @@ def _annotate_redactions(report: dict[str, Any], redactions: dict[str, Any]) -> 
         d["redaction"] = red.status
         d["redacted_to"] = str(red.path) if red.path else None
         masked[d["source"]] = {m["fingerprint"] for m in red.masked}
-    for f in report["findings"]:
+    def mark(f: dict[str, Any]) -> dict[str, Any]:
         if f["source"] in masked:
             f["redacted"] = f["fingerprint"] in masked[f["source"]]
+        return f
+
+    from scanner.model import rewrite
+
+    report["findings"] = rewrite(report["findings"], mark)
 
 
 def _redact(args: argparse.Namespace) -> int:
@@ -470,12 +485,19 @@ def _format(args: argparse.Namespace) -> str:
 _VALUE_FORMATS = ("table", "csv", "xlsx", "html")
 
 
+def _without_value(finding: dict[str, Any]) -> dict[str, Any]:
+    finding.pop("value", None)
+    return finding
+
+
 def _emit(report: dict[str, Any], fmt: str, args: argparse.Namespace) -> None:
     from scanner.report import ReportOptions, write_report
 
     show = bool(getattr(args, "show_values", False))
-    if fmt not in _VALUE_FORMATS and any("value" in f for f in report["findings"]):
-        report = {**report, "findings": [{k: v for k, v in f.items() if k != "value"} for f in report["findings"]]}
+    if show and fmt not in _VALUE_FORMATS:
+        from scanner.model import rewrite
+
+        report = {**report, "findings": rewrite(report["findings"], _without_value)}
     tty = sys.stdout.isatty()
     if args.output:
         out_path = Path(args.output)

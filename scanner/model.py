@@ -10,6 +10,10 @@ keyed fingerprint.
 from __future__ import annotations
 
 import io
+import json
+import os
+import tempfile
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Literal
@@ -172,3 +176,78 @@ class DocumentResult:
         }
         out.update(self.meta)
         return out
+
+
+class Spool:
+    """An append-only sequence of JSON-able dicts kept in an anonymous temporary file.
+
+    A report of half a million findings lives here rather than in memory: appending writes a
+    line, iterating reads the lines back (as many times as needed, each pass on its own offset).
+    Items come back as new dicts, so changing one changes nothing stored: use :meth:`rewrite`.
+    """
+
+    _CHUNK = 1 << 20
+
+    def __init__(self, items: Iterable[dict[str, Any]] = ()) -> None:
+        self._fh = tempfile.TemporaryFile()  # noqa: SIM115 (lives as long as the spool; gone on close or exit)
+        self._size = 0  # bytes written to the file
+        self._buffer: list[bytes] = []
+        self._buffered = 0
+        self._count = 0
+        self.extend(items)
+
+    def append(self, item: dict[str, Any]) -> None:
+        line = json.dumps(item, ensure_ascii=False).encode("utf-8") + b"\n"
+        self._buffer.append(line)
+        self._buffered += len(line)
+        self._count += 1
+        if self._buffered >= self._CHUNK:
+            self._flush()
+
+    def extend(self, items: Iterable[dict[str, Any]]) -> None:
+        for item in items:
+            self.append(item)
+
+    def _flush(self) -> None:
+        if self._buffer:
+            data = b"".join(self._buffer)
+            os.pwrite(self._fh.fileno(), data, self._size)
+            self._size += len(data)
+            self._buffer, self._buffered = [], 0
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __bool__(self) -> bool:
+        return self._count > 0
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        self._flush()
+        fd, end, offset, rest = self._fh.fileno(), self._size, 0, b""
+        while offset < end:
+            chunk = os.pread(fd, min(self._CHUNK, end - offset), offset)
+            offset += len(chunk)
+            lines = (rest + chunk).split(b"\n")
+            rest = lines.pop()
+            for line in lines:
+                yield json.loads(line)
+
+    def rewrite(self, fn: Callable[[dict[str, Any]], dict[str, Any] | None]) -> Spool:
+        """A new spool of ``fn(item)`` for every item (items for which it returns None are left out)."""
+        out = Spool()
+        for item in self:
+            new = fn(item)
+            if new is not None:
+                out.append(new)
+        return out
+
+    def close(self) -> None:
+        self._fh.close()
+
+
+def rewrite(items: list[dict[str, Any]] | Spool, fn: Callable[[dict[str, Any]], dict[str, Any] | None]
+            ) -> list[dict[str, Any]] | Spool:
+    """``fn`` applied to every item of a list or a :class:`Spool` (None leaves the item out), as the same kind."""
+    if isinstance(items, Spool):
+        return items.rewrite(fn)
+    return [new for new in map(fn, items) if new is not None]

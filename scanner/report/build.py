@@ -8,7 +8,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from scanner import __version__
-from scanner.model import DocumentResult
+from scanner.model import DocumentResult, Spool
 
 SCHEMA = "leakscan.report/1"
 RANDOM_KEY_NOTE = "本次未指定密钥（--key 或环境变量 LEAKSCAN_KEY），指纹使用随机密钥生成，不能与其他报告比对。"
@@ -20,10 +20,11 @@ def now_iso() -> str:
 
 
 def build_report(results: Iterable[DocumentResult], *, started_at: str, finished_at: str | None = None,
-                 random_key: bool = False, extra: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Assemble the report; documents in the order given, findings grouped by document."""
+                 random_key: bool = False, extra: dict[str, Any] | None = None, spool: bool = False) -> dict[str, Any]:
+    """Assemble the report; documents in the order given, findings grouped by document. With
+    ``spool``, findings go to a :class:`~scanner.model.Spool` on disk instead of a list."""
     documents: list[dict[str, Any]] = []
-    findings: list[dict[str, Any]] = []
+    findings: list[dict[str, Any]] | Spool = Spool() if spool else []
     for result in results:
         documents.append(result.to_dict())
         findings.extend(f.to_dict() for f in result.findings)

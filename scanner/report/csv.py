@@ -36,7 +36,8 @@ def write(report: dict[str, Any], out: BinaryIO, *, options: ReportOptions) -> N
     try:
         writer = csv.writer(stream)
         redacted = {r["source"]: r for r in redactions(report)}
-        writer.writerow(FINDING_HEADERS + ([VALUE_HEADER] if with_value else []) + (REDACTION_HEADERS if redacted else []))
+        headers = FINDING_HEADERS + ([VALUE_HEADER] if with_value else []) + (REDACTION_HEADERS if redacted else [])
+        writer.writerow(headers)
         for number, finding in enumerate(findings, 1):
             cells = finding_cells(number, finding, options, with_value=with_value)
             if redacted:

@@ -245,7 +245,8 @@ def _skeleton(report: dict[str, Any], rules: dict[str, dict[str, Any]]) -> dict[
     redacted = [d for d in report.get("documents") or [] if isinstance(d, dict) and d.get("redaction") is not None]
     if redacted:
         run_properties["redaction"] = [
-            {"source": text(d.get("source")), "redaction": text(d.get("redaction")), "redacted_to": d.get("redacted_to")}
+            {"source": text(d.get("source")), "redaction": text(d.get("redaction")),
+             "redacted_to": d.get("redacted_to")}
             for d in redacted
         ]
 

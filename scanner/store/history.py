@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from scanner.errors import UsageError
-from scanner.model import DocumentResult, Finding
+from scanner.model import DocumentResult, Finding, rewrite
 
 #: Keys of a finding dict that may be stored; anything else (e.g. a raw ``value`` shown on request) is dropped.
 _FINDING_KEYS = ("entity", "rule", "source", "parent", "location", "masked", "fingerprint", "exposure",
@@ -87,6 +87,10 @@ MIGRATIONS: list[str] = [
         created_at TEXT NOT NULL,
         PRIMARY KEY (fingerprint, key_id)
     );
+    """,
+    # 2: compare runs by finding identity inside the database
+    """
+    CREATE INDEX findings_identity ON findings(run_id, source, rule, fingerprint);
     """,
 ]
 
@@ -158,59 +162,87 @@ class History:
     # -- recording ----------------------------------------------------------------------------
     def record(self, report: dict[str, Any], *, site: str, command: str, key: bytes,
                suppress: dict[str, str] | None = None) -> dict[str, Any]:
-        """Store the run ``report`` describes and annotate ``report`` in place with the audit fields
-        of the contract (``run``, ``findings[].audit``, ``fixed``, ``suppressed``), dropping the
+        """Store the run ``report`` describes and annotate ``report`` with the audit fields of the
+        contract (``run``, ``findings[].audit``, ``fixed``, ``suppressed``), leaving out the
         suppressed findings (``leakscan ignore`` entries plus ``suppress``: fingerprint → reason).
+
+        Findings are streamed into the database and compared there, so a run of half a million
+        findings (a list or a :class:`~scanner.model.Spool`) is never held twice in memory.
         Returns ``report``."""
         kid = key_id(key)
         allowed = self.suppressions(key)
         allowed.update(suppress or {})
-        kept = [f for f in report["findings"] if f["fingerprint"] not in allowed]
-        suppressed = len(report["findings"]) - len(kept)
-        if suppressed:
-            counts: dict[str, int] = {}
-            for f in kept:
-                counts[f["source"]] = counts.get(f["source"], 0) + 1
-            for d in report["documents"]:
-                d["findings"] = counts.get(d["source"], 0)
-        report["findings"] = kept
         previous = self._previous_run(site, kid)
-        prev_findings = self._findings(previous) if previous else []
-        prev_docs = self._documents(previous) if previous else {}
-        now_docs = {d["source"]: d for d in report["documents"]}
-        prev_keys = {_identity(f) for f in prev_findings}
-        now_keys = {_identity(f) for f in kept}
-        for f in kept:
-            f["audit"] = "persisting" if _identity(f) in prev_keys else "new"
-        fixed, unverified = [], 0
-        for f in prev_findings:
-            if _identity(f) in now_keys or f["fingerprint"] in allowed:
-                continue
-            if _proves_fixed(now_docs.get(f["source"]), prev_docs.get(f["source"])):
-                fixed.append(_fixed_entry(f))
-            else:
-                unverified += 1
         run_id = _dt.datetime.now().strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(3)
-        new = sum(f["audit"] == "new" for f in kept)
+        now_docs = {d["source"]: d for d in report["documents"]}
+        counts: dict[str, int] = {}
+        suppressed = 0
+        fixed: list[dict[str, Any]] = []
+        unverified = 0
         with self._tx():
             self.db.execute(
-                "INSERT INTO runs (id, site, command, key_id, started_at, finished_at, previous, documents, findings,"
-                " new, fixed, suppressed) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-                (run_id, site, command, kid, report["started_at"], report["finished_at"], previous,
-                 len(report["documents"]), len(kept), new, len(fixed), suppressed))
+                "INSERT INTO runs (id, site, command, key_id, started_at, finished_at, previous)"
+                " VALUES (?,?,?,?,?,?,?)",
+                (run_id, site, command, kid, report["started_at"], report["finished_at"], previous))
+            def rows() -> Iterator[tuple[str, ...]]:
+                nonlocal suppressed
+                for f in report["findings"]:
+                    if f["fingerprint"] in allowed:
+                        suppressed += 1
+                        continue
+                    counts[f["source"]] = counts.get(f["source"], 0) + 1
+                    yield (run_id, f["source"], f["rule"], f["fingerprint"], f["entity"], f["severity"],
+                           json.dumps(_storable(f), ensure_ascii=False))
+
+            self.db.executemany(
+                "INSERT INTO findings (run_id, source, rule, fingerprint, entity, severity, audit, data)"
+                " VALUES (?,?,?,?,?,?,'new',?)", rows())
+            if suppressed:
+                for d in report["documents"]:
+                    d["findings"] = counts.get(d["source"], 0)
             self.db.executemany(
                 "INSERT OR REPLACE INTO documents (run_id, source, parent, kind, status, reason, findings, meta)"
                 " VALUES (?,?,?,?,?,?,?,?)",
                 ((run_id, d["source"], d.get("parent"), d.get("kind"), d["status"], d.get("reason"), d["findings"],
                   json.dumps({k: d[k] for k in _DOC_META if d.get(k) is not None}, ensure_ascii=False))
                  for d in report["documents"]))
-            self.db.executemany(
-                "INSERT INTO findings (run_id, source, rule, fingerprint, entity, severity, audit, data)"
-                " VALUES (?,?,?,?,?,?,?,?)",
-                ((run_id, f["source"], f["rule"], f["fingerprint"], f["entity"], f["severity"], f["audit"],
-                  json.dumps(_storable(f), ensure_ascii=False)) for f in kept))
+            if previous:
+                self.db.execute(
+                    "UPDATE findings SET audit = 'persisting' WHERE run_id = ? AND EXISTS (SELECT 1 FROM findings p"
+                    " WHERE p.run_id = ? AND p.source = findings.source AND p.rule = findings.rule"
+                    " AND p.fingerprint = findings.fingerprint)", (run_id, previous))
+                prev_docs = self._documents(previous)
+                gone = self.db.execute(
+                    "SELECT data FROM findings p WHERE p.run_id = ? AND NOT EXISTS (SELECT 1 FROM findings c"
+                    " WHERE c.run_id = ? AND c.source = p.source AND c.rule = p.rule AND c.fingerprint = p.fingerprint)"
+                    " ORDER BY rowid", (previous, run_id)).fetchall()
+                for (data,) in gone:
+                    f = json.loads(data)
+                    if f["fingerprint"] in allowed:
+                        continue
+                    if _proves_fixed(now_docs.get(f["source"]), prev_docs.get(f["source"])):
+                        fixed.append(_fixed_entry(f))
+                    else:
+                        unverified += 1
             self.db.executemany("INSERT INTO fixed (run_id, data) VALUES (?, ?)",
                                 ((run_id, json.dumps(x, ensure_ascii=False)) for x in fixed))
+            kept = sum(counts.values())
+            new = self.db.execute("SELECT count(*) FROM findings WHERE run_id = ? AND audit = 'new'",
+                                  (run_id,)).fetchone()[0]
+            self.db.execute("UPDATE runs SET documents = ?, findings = ?, new = ?, fixed = ?, suppressed = ?"
+                            " WHERE id = ?", (len(report["documents"]), kept, new, len(fixed), suppressed, run_id))
+
+        lookup = self.db.cursor()
+
+        def annotate(f: dict[str, Any]) -> dict[str, Any] | None:
+            if f["fingerprint"] in allowed:
+                return None
+            row = lookup.execute("SELECT audit FROM findings WHERE run_id = ? AND source = ? AND rule = ?"
+                                 " AND fingerprint = ? LIMIT 1", (run_id, f["source"], f["rule"], f["fingerprint"]))
+            f["audit"] = row.fetchone()[0]
+            return f
+
+        report["findings"] = rewrite(report["findings"], annotate)
         report["run"] = {"id": run_id, "site": site, "previous": previous}
         report["fixed"] = fixed
         report["suppressed"] = suppressed
