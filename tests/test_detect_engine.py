@@ -87,6 +87,13 @@ def test_engine_without_numpy_path_is_the_same(rules, bench):
     assert _engine(fast, text) == _engine(plain, text) == _reference(fast, text)
 
 
+def test_empty_and_tiny_texts(detector):
+    for texts in ([], [""], ["𠀀", ""], ["1"], ["皖"], ["皖A"], ["\n\n"]):
+        assert detector.detect_many([Segment(t) for t in texts], "x") == []
+    [f] = detector.detect_many([Segment(""), Segment("13812345678"), Segment("")], "x")
+    assert (f.location["start"], f.location["end"]) == (0, 11)
+
+
 def test_digit_runs_numpy_equal_re(detector):
     rng = random.Random(11)
     alphabet = "0123456789０１２３４５６７８９ -－—*＊xX×●　年月号，：A皖𠀀\n"
