@@ -527,11 +527,23 @@ def _context(text: str, j: int, kept: list[_Candidate]) -> str:
     c = kept[j]
     a = max(0, c.start - CONTEXT_RADIUS)
     b = min(len(text), c.end + CONTEXT_RADIUS)
+    # The stretches between values are folded and scrubbed as one string, joined by newlines
+    # (which no scrub pattern crosses or needs; scrubbing keeps lengths), then cut apart again.
+    if (j == 0 or kept[j - 1].end <= a) and (j + 1 == len(kept) or kept[j + 1].start >= b):
+        before = text[a:c.start]  # the usual case: no other value within reach
+        scrubbed = _scrub(fold(before + "\n" + text[c.end:b]))
+        snippet = (scrubbed[:len(before)] + c.shown + scrubbed[len(before) + 1:])
+    else:
+        snippet = _snippet(text, j, kept, a, b)
+    snippet = snippet.replace("\n", " ").replace("\t", " ").strip()
+    return ("…" if a > 0 else "") + snippet + ("…" if b < len(text) else "")
+
+
+def _snippet(text: str, j: int, kept: list[_Candidate], a: int, b: int) -> str:
+    """``text[a:b]`` scrubbed, with every value in it shown as reports show it."""
     first = j
     while first > 0 and kept[first - 1].end > a:  # ``kept`` is in text order, without overlaps
         first -= 1
-    # The stretches between values are folded and scrubbed as one string, joined by newlines
-    # (which no scrub pattern crosses or needs; scrubbing keeps lengths), then cut apart again.
     gaps: list[str] = []
     shown: list[str] = []
     pos = a
@@ -553,8 +565,7 @@ def _context(text: str, j: int, kept: list[_Candidate]) -> str:
         parts.append(value)
         cut += len(gap) + 1
     parts.append(scrubbed[cut:])
-    snippet = "".join(parts).replace("\n", " ").replace("\t", " ").strip()
-    return ("…" if a > 0 else "") + snippet + ("…" if b < len(text) else "")
+    return "".join(parts)
 
 
 # Words that start with a surname character but are labels, not names.
