@@ -262,6 +262,8 @@ class Detector:
         self.key = key
         self._fingerprint = _Fingerprinter(key)
         self.rules = {r.rule.id: r.rule for r in self.recognizers}
+        #: Attach the raw value to each finding (``extra["value"]``): only for ``--show-values``.
+        self.include_values = False
         self._by_digits = sorted((r for r in self.recognizers if r.rule.anchor == "digit-run"),
                                  key=lambda r: r.rule.anchor_min_digits)
         self._words = {id(r): (_nearest_finder(r.rule.context_positive), _nearest_finder(r.rule.context_negative))
@@ -453,10 +455,13 @@ class Detector:
             location = loc.to_dict(start, end)
             location["line"] = line
             unmasked = c.exposure == "unmasked"
-            out.append(Finding(rule.entity, rule.id, source, parent, location, c.shown, sign(c.value),
-                               c.exposure,  # type: ignore[arg-type]
-                               rule.severity if unmasked else rule.partial_severity,  # type: ignore[arg-type]
-                               c.score, _context(text, j, kept), rule.remediation))
+            finding = Finding(rule.entity, rule.id, source, parent, location, c.shown, sign(c.value),
+                              c.exposure,  # type: ignore[arg-type]
+                              rule.severity if unmasked else rule.partial_severity,  # type: ignore[arg-type]
+                              c.score, _context(text, j, kept), rule.remediation)
+            if self.include_values:
+                finding.extra["value"] = c.value
+            out.append(finding)
         return out
 
 
