@@ -124,7 +124,9 @@ def _open(doc: Document) -> pdfium.PdfDocument | None:
         return pdfium.PdfDocument(doc.path if doc.path is not None else (doc.data or b""))
     except pdfium.PdfiumError as exc:
         code = getattr(exc, "err_code", None)
-        if code == pdfium_c.FPDF_ERR_SUCCESS:
+        # pdfium refuses a page-less file without setting an error, so the code may be stale
+        # (left by an earlier failure in this process): look at the page tree itself.
+        if code == pdfium_c.FPDF_ERR_SUCCESS or _no_pages(doc):
             return None
         if code == pdfium_c.FPDF_ERR_PASSWORD:
             raise ExtractError("PDF文件已加密，无法读取") from None
@@ -133,6 +135,14 @@ def _open(doc: Document) -> pdfium.PdfDocument | None:
         if code == pdfium_c.FPDF_ERR_FILE:
             raise ExtractError("PDF文件无法打开") from None
         raise ExtractError("PDF文件已损坏或不是有效的PDF") from None
+
+
+_EMPTY_PAGE_TREE = re.compile(rb"/Type\s*/Pages\b[^>]*/Count\s+0\b|/Count\s+0\b[^>]*/Type\s*/Pages\b")
+
+
+def _no_pages(doc: Document) -> bool:
+    """Whether the file's page tree says it has no pages (read only for small files)."""
+    return doc.size < (1 << 16) and bool(_EMPTY_PAGE_TREE.search(doc.read(1 << 16)))
 
 
 def _has_eof_marker(doc: Document) -> bool:
