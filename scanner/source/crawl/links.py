@@ -18,6 +18,7 @@ import html
 import json
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
 
@@ -92,38 +93,70 @@ def extract(text: str, url: str, content_type: str | None = None, body: str | No
 
 
 def _add(out: Extracted, seen: set[tuple[str, str | None]], href: str, base: str, kind: str | None = None) -> None:
-    url = normalize(href, base)
-    if url is None or ignored(url):
+    resolved = _resolve(href, base)
+    if resolved is None:
         return
-    parts = urlsplit(url)
-    if parts.path.lower().endswith("viewer.html") or "/pdfjs/" in parts.path.lower():
-        files = [v for k, v in parse_qsl(parts.query) if k == "file"]
-        if files:
-            url = normalize(unquote(files[0]), url) or ""
-            kind = FILE
-            if not url:
-                return
-    if kind is None:
-        kind = FILE if looks_like_attachment(url) else PAGE
+    url, guessed = resolved
+    if kind is None or guessed == FILE:  # a pdf.js viewer's file is an attachment whatever embeds it
+        kind = guessed
     if (url, None) not in seen:
         seen.add((url, None))
         out.links.append(Link(url, kind))
 
 
+def _resolve(href: str, base: str) -> tuple[str, str] | None:
+    """``href`` on the page ``base``, normalised, with its kind guessed; None when not followed.
+
+    Sites repeat the same relative links (home, list, pager) on every page of a column, so the
+    work is cached by (href, the base's directory) whenever that is all the result depends on.
+    """
+    href = href.strip()
+    if href[:1] in ("?", "#", ";", "") or "?" in base or "#" in base or ";" in base or base.count("/") < 3:
+        return _resolve_uncached(href, base)
+    return _resolve_in(href, base[: base.rfind("/") + 1])
+
+
+@lru_cache(maxsize=8192)
+def _resolve_in(href: str, directory: str) -> tuple[str, str] | None:
+    return _resolve_uncached(href, directory)
+
+
+def _resolve_uncached(href: str, base: str) -> tuple[str, str] | None:
+    url = normalize(href, base)
+    if url is None or ignored(url):
+        return None
+    parts = urlsplit(url)
+    path = parts.path.lower()
+    if path.endswith("viewer.html") or "/pdfjs/" in path:
+        files = [v for k, v in parse_qsl(parts.query) if k == "file"]
+        if files:
+            target = normalize(unquote(files[0]), url)
+            return (target, FILE) if target else None
+    return url, FILE if looks_like_attachment(url) else PAGE
+
+
+_LINK_ATTRS = {"a": ("href", None), "area": ("href", None), "iframe": ("src", None), "frame": ("src", None),
+               "embed": ("src", FILE), "object": ("data", FILE)}
+_LINK_QUERY = "a[href], area[href], iframe[src], frame[src], embed[src], object[data]"
+
+
 def _html_links(text: str, url: str, out: Extracted, seen: set[tuple[str, str | None]]) -> str:
     tree = LexborHTMLParser(text)
     base = url
-    for node in tree.css("base[href]"):
-        base = normalize(node.attributes.get("href") or "", url) or url
-        break
-    for node in tree.css("a[href], area[href]"):
-        _add(out, seen, node.attributes.get("href") or "", base)
-    for node in tree.css("iframe[src], frame[src]"):
-        _add(out, seen, node.attributes.get("src") or "", base)
-    for node in tree.css("embed[src]"):
-        _add(out, seen, node.attributes.get("src") or "", base, FILE)
-    for node in tree.css("object[data]"):
-        _add(out, seen, node.attributes.get("data") or "", base, FILE)
+    if "<base" in text or "<BASE" in text:
+        node = tree.css_first("base[href]")
+        if node is not None:
+            base = normalize(node.attributes.get("href") or "", url) or url
+    found: dict[str, list[str]] = {}
+    for node in tree.css(_LINK_QUERY):  # one pass over the tree, document order within each tag group
+        tag = node.tag
+        attr = _LINK_ATTRS.get(tag)
+        if attr is not None:
+            found.setdefault("a" if tag == "area" else "iframe" if tag == "frame" else tag, []).append(
+                node.attrs.get(attr[0]) or "")
+    for tag in ("a", "iframe", "embed", "object"):
+        for href in found.get(tag, ()):
+            _add(out, seen, href, base, _LINK_ATTRS[tag][1])
     return base
 
 
