@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import email.utils
 import hashlib
-import os
 import re
 import threading
 import time
@@ -247,8 +246,7 @@ class Fetcher:
                 raise _Failure("error", "抓取已中止")
             out.requests += 1
             try:
-                r = self.session().request(method, url, data=body, headers=headers, timeout=opts.timeout,
-                                           allow_redirects=False, stream=True, verify=opts.verify_tls)
+                r = self._send(method, url, body, headers)
             except requests.Timeout:
                 failure = _Failure("error", f"请求超时（{opts.timeout:g} 秒内无应答）"
                                    + (f"，重试 {attempt} 次后仍失败" if attempt else ""))
@@ -272,6 +270,16 @@ class Fetcher:
                 delay = min(max(wait, delay), opts.max_retry_after)
             if self.stopped.wait(delay):
                 raise failure
+
+    def _send(self, method: str, url: str, body: str | None, headers: dict[str, str]) -> requests.Response:
+        # Prepared and sent directly: Session.request's per-call merging of settings costs a third
+        # of a request's CPU on a fast site; the session's headers and cookies still go with it.
+        s = self.session()
+        req = requests.PreparedRequest()
+        req.prepare(method=method, url=url, headers={**s.headers, **headers} if headers else s.headers, data=body,
+                    cookies=s.cookies if len(s.cookies) else None)
+        return s.send(req, timeout=self.options.timeout, allow_redirects=False, stream=True,
+                      verify=self.options.verify_tls)
 
     def _read_body(self, response: requests.Response, task: Task, out: Outcome) -> None:
         opts = self.options
@@ -315,9 +323,8 @@ class Fetcher:
             out.data = None
         else:
             out.data = bytes(buf)
-            tmp = spool.with_suffix(".tmp")
-            tmp.write_bytes(out.data)
-            os.replace(tmp, spool)
+            # No temporary name needed: the state file points at the spool only once this returns.
+            spool.write_bytes(out.data)
         out.spool = spool
         out.size = size
         out.sha256 = digest.hexdigest()
