@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
@@ -167,3 +168,13 @@ def test_result_serialisation_round_trip():
     r = DocumentResult(source="http://h/a.xls", parent="http://h/p.html", kind="xlsx", status="scanned",
                        findings=[f], meta={"title": "名单"})
     assert result_from_json(result_to_json(r)) == r
+    member = dataclasses.replace(f, source="http://h/a.zip#名单.xls", parent="http://h/a.zip")
+    mixed = dataclasses.replace(r, findings=[f, member])
+    assert result_from_json(result_to_json(mixed)) == mixed  # a finding's own source/parent survive
+
+
+def test_results_of_earlier_state_files_still_read():
+    legacy = json.dumps({"source": "http://h/p.html", "parent": None, "kind": "html", "status": "error",
+                         "reason": "服务器错误（HTTP 500）", "meta": {}, "findings": []}, ensure_ascii=False)
+    r = result_from_json(legacy)
+    assert (r.source, r.status, r.reason, r.findings) == ("http://h/p.html", "error", "服务器错误（HTTP 500）", [])

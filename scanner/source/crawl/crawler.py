@@ -12,6 +12,7 @@ import json
 import logging
 import queue
 import shutil
+import sqlite3
 import threading
 import time
 from collections import Counter, deque
@@ -34,10 +35,11 @@ from scanner.source.crawl.scope import (
     trap_reason,
     variant_key,
 )
-from scanner.source.crawl.state import State
+from scanner.source.crawl.state import State, result_to_json
 
 log = logging.getLogger(__name__)
 _REFILL = 256
+_BATCH = 64  # fetched outcomes written to the state file per transaction, at most
 
 
 class Crawl:
@@ -129,10 +131,22 @@ class Crawl:
                 if self._inflight == 0 and not self._has_work():
                     break
                 try:
-                    outcome = self._results.get(timeout=self._wait_time())
+                    batch = [self._results.get(timeout=self._wait_time())]
                 except queue.Empty:
                     continue
-                yield from self._process(outcome)
+                while len(batch) < _BATCH:  # whatever else has arrived: one transaction for them all
+                    try:
+                        batch.append(self._results.get_nowait())
+                    except queue.Empty:
+                        break
+                items: list[Document | DocumentResult] = []
+                spools: list[str] = []
+                with self.db.transaction() as c:  # committed before any of them is handed out
+                    for outcome in batch:
+                        items.extend(self._process(outcome, c, spools))
+                for spool in spools:
+                    Path(spool).unlink(missing_ok=True)
+                yield from items
             if self.db.count("state = 'queued'") and self._fetched >= self.options.max_pages:
                 self._event("limit", {"max_pages": self.options.max_pages, "queued": self.stats.queued})
         finally:
@@ -273,7 +287,9 @@ class Crawl:
 
     # -- results -------------------------------------------------------------------------------
 
-    def _process(self, out: Outcome) -> list[Document | DocumentResult]:
+    def _process(self, out: Outcome, c: sqlite3.Connection, spools: list[str]) -> list[Document | DocumentResult]:
+        """Apply one outcome to the state (inside the caller's transaction ``c``); spool files to delete
+        after the commit go to ``spools``."""
         task = out.task
         host = host_of(task.url)
         self._inflight -= 1
@@ -281,13 +297,12 @@ class Crawl:
         self.stats.inflight = self._inflight
         self.stats.requests += out.requests
         if out.status == "duplicate":
-            with self.db.transaction() as c:
-                c.execute("UPDATE urls SET state = 'done', final_url = ? WHERE id = ?", (out.final_url, task.id))
+            c.execute("UPDATE urls SET state = 'done', final_url = ? WHERE id = ?", (out.final_url, task.id))
             return []
         if out.status in ("error", "skipped"):
             result = DocumentResult(source=task.url, parent=task.parent, kind=_kind_guess(task), status=out.status,
                                     reason=out.reason)
-            self.record(task.url, [result])
+            self._store(c, task.url, result, spools)
             if out.status == "error":
                 self.stats.errors += 1
             else:
@@ -303,21 +318,22 @@ class Crawl:
             for link in out.extracted.next_pages:
                 self._consider(link, task, task.depth, edges, new_rows)
         if task.depth == 0 and out.final_url and host_of(out.final_url) != host:
-            extra = json.loads(self.db.get_meta("scope_extra") or "[]") + [out.final_url]
-            self.db.set_meta("scope_extra", json.dumps(extra))  # a moved start URL stays in scope on resume
+            row = c.execute("SELECT value FROM meta WHERE key = 'scope_extra'").fetchone()
+            extra = json.loads(row[0] if row else "[]") + [out.final_url]
+            # a moved start URL stays in scope on resume
+            c.execute("INSERT OR REPLACE INTO meta VALUES ('scope_extra', ?)", (json.dumps(extra),))
         traps = [r for r in new_rows if r[0] == "trap"]
         rows = [r for r in new_rows if r[0] != "trap"]
-        with self.db.transaction() as c:
-            for _, url, kind, method, body, depth in rows:
-                State.insert_url(c, url, host_of(url), kind, method or "GET", body, task.url, depth)
-            State.insert_links(c, edges)
-            c.execute(
-                "UPDATE urls SET state = 'fetched', final_url = ?, sha256 = ?, etag = ?, last_modified = ?, "
-                "content_type = ?, name = ?, size = ?, unchanged = ?, in_memory = ?, spool = ?, fetched_at = ? "
-                "WHERE id = ?",
-                (out.final_url, out.sha256, out.etag, out.last_modified, out.content_type, out.name, out.size,
-                 int(out.status == "unchanged"), int(out.data is not None), str(out.spool) if out.spool else None,
-                 time.time(), task.id))
+        for _, url, kind, method, body, depth in rows:
+            State.insert_url(c, url, host_of(url), kind, method or "GET", body, task.url, depth)
+        State.insert_links(c, edges)
+        c.execute(
+            "UPDATE urls SET state = 'fetched', final_url = ?, sha256 = ?, etag = ?, last_modified = ?, "
+            "content_type = ?, name = ?, size = ?, unchanged = ?, in_memory = ?, spool = ?, fetched_at = ? "
+            "WHERE id = ?",
+            (out.final_url, out.sha256, out.etag, out.last_modified, out.content_type, out.name, out.size,
+             int(out.status == "unchanged"), int(out.data is not None), str(out.spool) if out.spool else None,
+             time.time(), task.id))
         for row in rows:
             self._reopen(host_of(row[1]))
         self.stats.queued += len(rows)
@@ -336,13 +352,18 @@ class Crawl:
         for _, url, reason, key in traps:
             result = DocumentResult(source=url, parent=task.url, kind=_kind_guess(Task(0, url, PAGE, 0, None)),
                                     status="skipped", reason=reason)
-            with self.db.transaction() as c:
-                c.execute("INSERT OR IGNORE INTO traps VALUES (?)", (key,))
-            self.record(url, [result])
+            c.execute("INSERT OR IGNORE INTO traps VALUES (?)", (key,))
+            self._store(c, url, result, spools)
             self.stats.skipped += 1
             self._event("skipped", {"url": url, "reason": reason})
             items.append(result)
         return items
+
+    @staticmethod
+    def _store(c: sqlite3.Connection, url: str, result: DocumentResult, spools: list[str]) -> None:
+        spool = State.store(c, url, [(url, result_to_json(result))])
+        if spool:
+            spools.append(spool)
 
     def _consider(self, link: Link, task: Task, depth: int, edges: list[tuple[str, str]],
                   rows: list[tuple[Any, ...]]) -> int:

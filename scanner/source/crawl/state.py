@@ -65,20 +65,43 @@ def finding_from_dict(d: dict[str, Any]) -> Finding:
     return Finding(**{**d, "extra": dict(d.get("extra") or {})})
 
 
+#: Finding fields stored positionally (a list per finding, not a dict: half the encoding work).
+_FINDING_FIELDS = ("entity", "rule", "location", "masked", "fingerprint", "exposure", "severity", "confidence",
+                   "context", "remediation", "extra")
+
+
 def result_to_json(r: DocumentResult) -> str:
-    """A DocumentResult (with its findings: masked values and fingerprints only) as JSON text."""
-    return json.dumps({
-        "source": r.source, "parent": r.parent, "kind": r.kind, "status": r.status, "reason": r.reason,
-        "meta": r.meta, "findings": [finding_to_dict(f) for f in r.findings],
-    }, ensure_ascii=False, default=str)
+    """A DocumentResult (with its findings: masked values and fingerprints only) as compact JSON text.
+
+    A finding's ``source``/``parent`` are stored only when they differ from the result's.
+    """
+    findings = []
+    for f in r.findings:
+        row = [f.entity, f.rule, f.location, f.masked, f.fingerprint, f.exposure, f.severity, f.confidence,
+               f.context, f.remediation, f.extra]
+        if f.source != r.source or f.parent != r.parent:
+            row += [f.source, f.parent]
+        findings.append(row)
+    return json.dumps([r.source, r.parent, r.kind, r.status, r.reason, r.meta, findings],
+                      ensure_ascii=False, separators=(",", ":"), default=str)
 
 
 def result_from_json(text: str) -> DocumentResult:
-    """Inverse of :func:`result_to_json`."""
+    """Inverse of :func:`result_to_json` (also reads the dict form of earlier state files)."""
     d = json.loads(text)
-    return DocumentResult(source=d["source"], parent=d["parent"], kind=d["kind"], status=d["status"],
-                          reason=d["reason"], findings=[finding_from_dict(f) for f in d["findings"]],
-                          meta=d.get("meta") or {})
+    if isinstance(d, dict):
+        return DocumentResult(source=d["source"], parent=d["parent"], kind=d["kind"], status=d["status"],
+                              reason=d["reason"], findings=[finding_from_dict(f) for f in d["findings"]],
+                              meta=d.get("meta") or {})
+    source, parent, kind, status, reason, meta, rows = d
+    findings = []
+    for row in rows:
+        fields = dict(zip(_FINDING_FIELDS, row, strict=False))
+        fields["extra"] = dict(fields.get("extra") or {})
+        own = row[len(_FINDING_FIELDS):]
+        findings.append(Finding(source=own[0] if own else source, parent=own[1] if own else parent, **fields))
+    return DocumentResult(source=source, parent=parent, kind=kind, status=status, reason=reason, findings=findings,
+                          meta=meta or {})
 
 
 class State:
@@ -166,12 +189,17 @@ class State:
 
     def record(self, source: str, results: Sequence[DocumentResult]) -> str | None:
         """Store ``results`` for ``source`` and mark it done; returns the spool file to delete."""
+        rows = [(source, result_to_json(r)) for r in results]  # encoded before the write lock is taken
         with self.transaction() as c:
-            c.execute("DELETE FROM results WHERE source = ?", (source,))
-            c.executemany("INSERT INTO results (source, data) VALUES (?, ?)",
-                          [(source, result_to_json(r)) for r in results])
-            row = c.execute("SELECT spool FROM urls WHERE url = ?", (source,)).fetchone()
-            c.execute("UPDATE urls SET state = 'done', spool = NULL WHERE url = ?", (source,))
+            return State.store(c, source, rows)
+
+    @staticmethod
+    def store(c: sqlite3.Connection, source: str, rows: Sequence[tuple[str, str]]) -> str | None:
+        """Inside a transaction: :meth:`record` with results already encoded as ``(source, json)`` rows."""
+        c.execute("DELETE FROM results WHERE source = ?", (source,))
+        c.executemany("INSERT INTO results (source, data) VALUES (?, ?)", rows)
+        row = c.execute("SELECT spool FROM urls WHERE url = ?", (source,)).fetchone()
+        c.execute("UPDATE urls SET state = 'done', spool = NULL WHERE url = ?", (source,))
         return row[0] if row else None
 
     def recorded(self) -> Iterator[DocumentResult]:
