@@ -10,7 +10,7 @@ keyed fingerprint.
 from __future__ import annotations
 
 import io
-import json
+import marshal
 import os
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
@@ -179,11 +179,12 @@ class DocumentResult:
 
 
 class Spool:
-    """An append-only sequence of JSON-able dicts kept in an anonymous temporary file.
+    """An append-only sequence of plain dicts kept in an anonymous temporary file.
 
     A report of half a million findings lives here rather than in memory: appending writes a
-    line, iterating reads the lines back (as many times as needed, each pass on its own offset).
-    Items come back as new dicts, so changing one changes nothing stored: use :meth:`rewrite`.
+    record (``marshal``, length-prefixed: several times faster than JSON both ways), iterating
+    reads the records back (as many times as needed, each pass on its own offset). Items come
+    back as new dicts, so changing one changes nothing stored: use :meth:`rewrite`.
     """
 
     _CHUNK = 1 << 20
@@ -191,17 +192,16 @@ class Spool:
     def __init__(self, items: Iterable[dict[str, Any]] = ()) -> None:
         self._fh = tempfile.TemporaryFile()  # noqa: SIM115 (lives as long as the spool; gone on close or exit)
         self._size = 0  # bytes written to the file
-        self._buffer: list[bytes] = []
-        self._buffered = 0
+        self._buffer = bytearray()
         self._count = 0
         self.extend(items)
 
     def append(self, item: dict[str, Any]) -> None:
-        line = json.dumps(item, ensure_ascii=False).encode("utf-8") + b"\n"
-        self._buffer.append(line)
-        self._buffered += len(line)
+        record = marshal.dumps(item)
+        self._buffer += len(record).to_bytes(4, "little")
+        self._buffer += record
         self._count += 1
-        if self._buffered >= self._CHUNK:
+        if len(self._buffer) >= self._CHUNK:
             self._flush()
 
     def extend(self, items: Iterable[dict[str, Any]]) -> None:
@@ -210,10 +210,9 @@ class Spool:
 
     def _flush(self) -> None:
         if self._buffer:
-            data = b"".join(self._buffer)
-            os.pwrite(self._fh.fileno(), data, self._size)
-            self._size += len(data)
-            self._buffer, self._buffered = [], 0
+            os.pwrite(self._fh.fileno(), self._buffer, self._size)
+            self._size += len(self._buffer)
+            self._buffer = bytearray()
 
     def __len__(self) -> int:
         return self._count
@@ -223,14 +222,19 @@ class Spool:
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
         self._flush()
-        fd, end, offset, rest = self._fh.fileno(), self._size, 0, b""
-        while offset < end:
-            chunk = os.pread(fd, min(self._CHUNK, end - offset), offset)
-            offset += len(chunk)
-            lines = (rest + chunk).split(b"\n")
-            rest = lines.pop()
-            for line in lines:
-                yield json.loads(line)
+        fd, end, offset = self._fh.fileno(), self._size, 0
+        data, pos = b"", 0
+        while True:
+            if len(data) - pos < 4 or len(data) - pos < 4 + int.from_bytes(data[pos:pos + 4], "little"):
+                if offset >= end:
+                    return
+                chunk = os.pread(fd, min(self._CHUNK, end - offset), offset)
+                offset += len(chunk)
+                data, pos = data[pos:] + chunk, 0
+                continue
+            n = int.from_bytes(data[pos:pos + 4], "little")
+            yield marshal.loads(data[pos + 4:pos + 4 + n])
+            pos += 4 + n
 
     def rewrite(self, fn: Callable[[dict[str, Any]], dict[str, Any] | None]) -> Spool:
         """A new spool of ``fn(item)`` for every item (items for which it returns None are left out)."""
