@@ -115,6 +115,20 @@ class Segment:
     header: str = ""
     ocr: bool = False
 
+    def part(self, offset: int) -> tuple[int, Segment]:
+        """The piece of :attr:`text` holding ``offset``, and where that piece starts in it.
+
+        A plain segment is one piece, itself. A subclass may carry many small pieces joined by
+        newlines (a block of spreadsheet cells: one object instead of one per cell) and return
+        the piece's own Segment, with its own text, location and header; offsets into that
+        piece are what a finding's ``start``/``end`` mean.
+        """
+        return 0, self
+
+    def parts(self) -> Iterator[Segment]:
+        """Every piece this segment carries, in order (for a plain segment, itself)."""
+        yield self
+
 
 @dataclass(slots=True)
 class Finding:
