@@ -104,6 +104,26 @@ def test_values_read_as_one_run_are_split_when_every_piece_is_valid() -> None:
         assert repair(text) == text
 
 
+def test_an_id_glued_to_a_short_number_from_the_next_column_is_split() -> None:
+    rng = random.Random(6)
+    idn, idx = fake_id(rng), fake_id(rng, check="X")
+    assert repair(f"河口镇 张三{idn}5800") == f"河口镇 张三{idn} 5800"
+    assert repair(f"{idx}5") == f"{idx} 5"
+    assert repair(f"12{idn} 补贴") == f"12 {idn} 补贴"
+    wrong = idn[:-1] + ("1" if idn[-1] != "1" else "2")
+    # no valid ID inside, a tail too long for a cell, or a mobile (no check digit) with a tail
+    for text in (f"{wrong}5800", f"{idn}1234567", "138123456785", "账号 6222021234567890123"):
+        assert repair(text) == text
+
+
+def test_a_row_number_glued_to_a_plate_is_cut_off() -> None:
+    assert repair("2川A16515小型普通客车") == "2 川A16515小型普通客车"
+    assert repair("14 皖R·D75873") == "14 皖R·D75873"
+    # not a plate after all (serial too long), or the digits belong to a longer code
+    for text in ("2川A1651502", "A2川A16515", "3.5川A16515"):
+        assert repair(text) == text
+
+
 def test_a_wrong_check_character_is_not_forced_valid() -> None:
     rng = random.Random(3)
     idn = fake_id(rng, check="7")

@@ -257,7 +257,8 @@ def segments(page: PageText, page_no: int, scale: float = 1.0) -> list[Segment]:
 # -- lines -----------------------------------------------------------------------------------------
 _TAIL = re.compile(r"[0-9Xx×]+$")
 _HEAD = re.compile(r"^[0-9Xx×]+")
-_PLATE_HEAD = re.compile(r"[京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼][A-HJ-NP-Z][·•.\-]?$")
+_PROVINCES = "京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼"
+_PLATE_HEAD = re.compile(rf"[{_PROVINCES}][A-HJ-NP-Z][·•.\-]?$")
 _PLATE_TAIL = re.compile(r"^[A-HJ-NP-Z0-9]{4,6}")
 _VALUE_LENGTHS = (11, 15, 18)
 
@@ -326,8 +327,15 @@ _DIGIT_LIKE = "0-9OoIl|ZSB"
 _RUN = re.compile(rf"(?<![0-9A-Za-z])[{_DIGIT_LIKE}]{{10,17}}[{_DIGIT_LIKE}Xx×](?![0-9A-Za-z])")
 _TO_DIGIT = str.maketrans({"O": "0", "o": "0", "I": "1", "l": "1", "|": "1", "Z": "2", "S": "5", "B": "8"})
 _MOBILE = re.compile(r"1[3-9][0-9]{9}")
-# Runs of 22–54 digits: room for two or three IDs/mobiles side by side.
-_GLUED = re.compile(r"(?<![0-9A-Za-z])[0-9][0-9Xx×]{20,52}[0-9Xx×](?![0-9A-Za-z])")
+# Runs of 19–54 digits: room for two or three IDs/mobiles side by side, or an ID with a short
+# number from the next column (a row number before it, a count or an amount after it).
+_GLUED = re.compile(r"(?<![0-9A-Za-z])[0-9][0-9Xx×]{17,52}[0-9Xx×](?![0-9A-Za-z])")
+_GLUED_HEAD = 3  # digits of a row number before an ID
+_GLUED_TAIL = 6  # digits of a neighbouring cell after an ID
+# A row number OCR read without the gap before a plate: "2川A16515".
+_NUMBERED_PLATE = re.compile(
+    rf"(?<![0-9A-Za-z.])([0-9]{{1,3}})(?=[{_PROVINCES}][A-HJ-NP-Z][·•.\-]?"
+    r"(?:[A-HJ-NP-Z0-9]{5,6}|[A-HJ-NP-Z0-9]{4}[警学挂领试超港澳])(?![A-Za-z0-9]))")
 _MAX_REPAIRS = 3
 
 
@@ -342,14 +350,33 @@ def repair(text: str) -> str:
         text = _RUN.sub(_repair_run, text)
     if _GLUED.search(text):
         text = _GLUED.sub(_split_glued, text)
+    if _NUMBERED_PLATE.search(text):
+        text = _NUMBERED_PLATE.sub(r"\1 ", text)
     return text
 
 
 def _split_glued(match: re.Match[str]) -> str:
-    """Two or three values OCR read as one run (neighbouring table columns whose gap it dropped):
-    split only when every piece is a valid ID or a mobile."""
-    parts = _decompose(match.group())
-    return " ".join(parts) if parts else match.group()
+    """Values OCR read as one run (neighbouring table columns whose gap it dropped): split when
+    every piece is a valid ID or a mobile, or when exactly one way of reading the run is a short
+    number, a valid ID and a short number (no mobile: without a check digit, too many numbers
+    would look like one)."""
+    run = match.group()
+    parts = _decompose(run)
+    if parts:
+        return " ".join(parts)
+    found = []
+    for head in range(min(_GLUED_HEAD, len(run) - 18) + 1):
+        tail = len(run) - 18 - head
+        if tail > _GLUED_TAIL or not _digits(run[:head]) or not _digits(run[head + 18:]):
+            continue
+        idn = run[head:head + 17] + ("X" if run[head + 17] in "Xx×" else run[head + 17])
+        if idn[:17].isdigit() and _id18_ok(idn):
+            found.append([p for p in (run[:head], idn, run[head + 18:]) if p])
+    return " ".join(found[0]) if len(found) == 1 else run
+
+
+def _digits(text: str) -> bool:
+    return all("0" <= c <= "9" for c in text)
 
 
 def _decompose(run: str) -> list[str] | None:
