@@ -25,9 +25,10 @@ MOBILE = 13812345678
 
 def cells(doc: Document, limits: Limits | None = None) -> dict[str, Segment]:
     out: dict[str, Segment] = {}
-    for seg in extract(doc, limits or Limits()):
-        assert isinstance(seg, Segment)
-        out[f"{seg.location.sheet}!{seg.location.cell}"] = seg
+    for block in extract(doc, limits or Limits()):
+        assert isinstance(block, Segment)
+        for seg in block.parts():
+            out[f"{seg.location.sheet}!{seg.location.cell}"] = seg
     return out
 
 
@@ -98,7 +99,7 @@ def test_xlsx_from_bytes_and_through_the_registry(roster: Path) -> None:
     doc = Document(source="https://example.gov.cn/download.jsp?id=7", data=roster.read_bytes())
     kind, items = extract_any(doc, Limits())
     assert kind == "xlsx"
-    texts = [s.text for s in items]
+    texts = [p.text for s in items for p in s.parts()]
     assert "340823199001011***" in texts and "13812345678" in texts
 
 
@@ -139,7 +140,7 @@ def test_xls_biff(tmp_path: Path) -> None:
     doc = Document(source=str(path), path=path, name="roster.et")  # WPS 表格 keeps the BIFF layout
     kind, items = extract_any(doc, Limits())
     assert kind == "xls"
-    got = {f"{s.location.sheet}!{s.location.cell}": s for s in items}
+    got = {f"{p.location.sheet}!{p.location.cell}": p for s in items for p in s.parts()}
     assert got["花名册!B2"].text == "13812345678"
     assert got["花名册!C2"].text == "340823199001011***"
     assert got["花名册!C2"].header == "身份证号"
@@ -169,7 +170,7 @@ def test_ods(tmp_path: Path) -> None:
     doc = Document(source="登记表.ods", data=buf.getvalue(), name="登记表.ods")
     kind, items = extract_any(doc, Limits())
     assert kind == "ods"
-    got = {s.location.cell: s for s in items}
+    got = {p.location.cell: p for s in items for p in s.parts()}
     assert got["B2"].text == ID_TEXT and got["B2"].header == "身份证号"
     assert got["C2"].text == "13812345678" and got["C2"].header == "手机"
 
@@ -310,3 +311,66 @@ def test_min_cell_chars_drops_only_cells_too_short_to_hold_a_value(roster: Path,
     }
     assert got["Sheet1!C5"].header == "身份证号"
     assert got["附表!D6"].text == "皖A·12345"
+
+
+def _fake_id(n: int) -> str:
+    from stdnum.iso7064 import mod_11_2
+
+    body = f"34082319{80 + n % 20:02d}{1 + n % 12:02d}{1 + n % 28:02d}{n % 1000:03d}"
+    return body + mod_11_2.calc_check_digit(body)
+
+
+@pytest.fixture()
+def long_roster(tmp_path: Path) -> Path:
+    """A header row and 3,000 data rows: several blocks of cells, values in known cells."""
+    path = tmp_path / "长名单.xlsx"
+    wb = xlsxwriter.Workbook(str(path))
+    ws = wb.add_worksheet("名单")
+    ws.write_row("B2", ["序号", "姓名", "身份证号", "银行卡号", "备注"])
+    for i in range(3000):
+        ws.write_row(i + 2, 1, [i + 1, "张三", "无", "", "—"])
+    ws.write_string("D100", _fake_id(1))
+    ws.write_string("E100", _fake_id(2))  # a number in a 银行卡号 column: the header rules it out
+    ws.write_string("F200", "本人签字\n联系电话13812345678")  # a cell with lines of its own
+    ws.write_string("D2900", f"证件 {_fake_id(3)}")
+    ws.write_number("C2901", MOBILE)
+    wb.close()
+    return path
+
+
+def test_cells_after_the_header_come_in_blocks_that_place_every_offset_in_its_cell(long_roster: Path) -> None:
+    segments = list(extract(Document(source=str(long_roster), path=long_roster), Limits()))
+    blocks = [s for s in segments if isinstance(s, sheet_mod.CellBlock)]
+    assert len(blocks) >= 2  # 15,000 cells
+    assert all(not isinstance(s, sheet_mod.CellBlock) for s in segments[: len(segments) - len(blocks)])
+    got = cells(Document(source=str(long_roster), path=long_roster))
+    assert got["名单!D100"].text == _fake_id(1) and got["名单!D100"].header == "身份证号"
+    assert got["名单!F200"].text == "本人签字\n联系电话13812345678" and got["名单!F200"].header == "备注"
+    assert got["名单!C2901"].text == "13812345678" and got["名单!C2901"].header == "姓名"
+    assert got["名单!B3"].text == "1" and got["名单!B3"].header == "序号"
+    assert "名单!E3" not in got  # blank cells are not parts
+    assert len([k for k in got if k.startswith("名单!B")]) == 3001
+    for block in blocks:
+        for offset in range(0, len(block.text), 997):
+            start, piece = block.part(offset)
+            assert block.text[start:start + len(piece.text)] == piece.text
+            assert start <= offset <= start + len(piece.text)
+            loc = piece.location
+            assert got.get(f"{loc.sheet}!{loc.cell}", piece).text == piece.text
+
+
+def test_findings_in_blocks_carry_their_cell_header_and_own_context(long_roster: Path, detector) -> None:
+    segments = list(extract(Document(source=str(long_roster), path=long_roster), Limits()))
+    findings = detector.detect_many(segments, "长名单.xlsx")
+    by_cell = {f.location["cell"]: f for f in findings}
+    assert set(by_cell) == {"D100", "F200", "D2900", "C2901"}  # not E100: its column is 银行卡号
+    f = by_cell["F200"]
+    assert (f.entity, f.location["sheet"], f.location["row"], f.location["column"]) == ("CN_MOBILE", "名单", 200, 6)
+    assert (f.location["start"], f.location["end"]) == (9, 20)  # offsets into the cell's own text
+    assert "张三" not in f.context and "—" not in f.context  # the snippet stays in its cell
+    f = by_cell["D2900"]
+    assert (f.location["start"], f.location["end"]) == (3, 21)
+    # the same findings as one Segment per cell would give
+    per_cell = [p for s in segments for p in s.parts()]
+    assert [(f.location, f.fingerprint, f.context) for f in detector.detect_many(per_cell, "长名单.xlsx")] == \
+        [(f.location, f.fingerprint, f.context) for f in findings]

@@ -306,7 +306,9 @@ class Detector:
         """Return the findings in ``segments``, in order.
 
         The segments are matched as one text (joined by newlines, which no pattern crosses), so a
-        sheet of 100,000 small cells costs a few regex passes, not 100,000 × rules calls.
+        sheet of 100,000 small cells costs a few regex passes, not 100,000 × rules calls. A
+        segment carrying many pieces (:meth:`Segment.part`, e.g. a block of cells) is searched as
+        it is; each finding is placed in its piece: location, offsets, context and header.
         """
         if not segments:
             return []
@@ -320,21 +322,30 @@ class Detector:
         for t in raw:
             starts.append(pos)
             pos += len(t) + 1
-        headers: dict[int, str] = {}
+        headers: dict[tuple[int, int], str] = {}
+        pieces: dict[tuple[int, int], Segment] = {}
         context_fold = self._context_needs_fold
-        per_segment: dict[int, list[_Candidate]] = {}
+        per_segment: dict[tuple[int, int], list[_Candidate]] = {}
         for rec, hits in zip(self.recognizers, per_rule, strict=True):
             rule = rec.rule
             for hit in hits:
                 i = bisect_right(starts, hit.start) - 1 if len(raw) > 1 else 0
                 base = starts[i]
-                text = raw[i]
                 start, end = hit.start - base, hit.end - base
-                if end > len(text):
+                if end > len(raw[i]):
                     continue  # spans two segments
-                header = headers.get(i)
+                # A segment may carry many pieces (a block of cells): offsets, context and the
+                # header are the piece's own.
+                offset, piece = segments[i].part(start)
+                key = (i, offset)
+                text = piece.text
+                start, end = start - offset, end - offset
+                if end > len(text):
+                    continue  # spans two pieces
+                header = headers.get(key)
                 if header is None:
-                    header = headers[i] = fold(segments[i].header)
+                    header = headers[key] = fold(piece.header)
+                    pieces[key] = piece
                 line_start = text.rfind("\n", 0, start) + 1
                 before = text[max(line_start, start - rule.context_window):start]
                 if context_fold(before):
@@ -342,11 +353,11 @@ class Detector:
                 score = _context_score(rule, self._words[id(rec)], before, header, hit.spec.requires_context,
                                        hit.spec.score, hit.value)
                 if score is not None:
-                    per_segment.setdefault(i, []).append(_Candidate(rec, start, end, hit.value, hit.exposure, score))
+                    per_segment.setdefault(key, []).append(_Candidate(rec, start, end, hit.value, hit.exposure, score))
         findings: list[Finding] = []
-        for i in sorted(per_segment):
-            kept = _resolve_overlaps(per_segment[i])
-            findings.extend(self._findings(kept, segments[i], source, parent))
+        for key in sorted(per_segment):
+            kept = _resolve_overlaps(per_segment[key])
+            findings.extend(self._findings(kept, pieces[key], source, parent))
         return findings
 
     def detect_text(self, text: str, source: str = "<text>", header: str = "") -> list[Finding]:

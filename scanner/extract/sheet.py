@@ -30,7 +30,9 @@ import re
 import xml.parsers.expat
 import zipfile
 import zlib
+from bisect import bisect_right
 from collections.abc import Iterator
+from itertools import accumulate
 from typing import IO
 
 import python_calamine as pc
@@ -45,6 +47,7 @@ _CORRUPT = "表格文件已损坏或格式不正确，无法读取"
 _HEADER_SCAN_ROWS = 10  # non-empty rows to look through for a header row
 _LONG_DIGITS = re.compile(r"\d{6}")
 _MAX_COLUMNS = 16384  # Excel's limit; larger widths come from broken files
+_BLOCK_CELLS = 1 << 13  # cells per CellBlock
 
 
 class CellSegment(Segment):
@@ -77,6 +80,72 @@ class CellSegment(Segment):
     @location.setter
     def location(self, value: Location) -> None:
         self._loc = value
+
+
+class CellBlock(Segment):
+    """Many rows of a sheet's cells as one Segment: every cell of the rows (blank ones too, as
+    empty text), in row order, joined by newlines (which no pattern crosses).
+
+    Building a Python object per cell costs more than calamine's reading it; a block costs one
+    per thousands of cells. A finding is placed in its cell by :meth:`part`, which gives the
+    cell's own :class:`CellSegment` (address, column header, the cell's text): offsets, context
+    and header are the cell's, exactly as if each cell were its own segment. :meth:`parts` lists
+    the cells that hold something (not blank, at least ``min_chars`` long).
+    """
+
+    __slots__ = ("_cells", "_columns", "_first", "_headers", "_min_chars", "_offsets", "_sheet", "_width")
+
+    def __init__(self, cells: list[str], sheet: str, first_row: int, columns: list[int], headers: list[str],
+                 min_chars: int = 1) -> None:
+        self.text = "\n".join(cells)
+        self.header = ""
+        self.ocr = False
+        self._sheet = sheet
+        self._first = first_row
+        self._width = len(columns)
+        self._columns = columns
+        self._headers = headers
+        self._min_chars = min_chars
+        # Cell k sits on line k unless a cell holds a newline of its own: then keep where each starts.
+        if self.text.count("\n") == len(cells) - 1:
+            self._cells: list[str] | None = None
+            self._offsets: list[int] | None = None
+        else:
+            self._cells = cells
+            self._offsets = list(accumulate([len(c) + 1 for c in cells], initial=0))
+
+    @property  # type: ignore[override]
+    def location(self) -> Location:
+        """The sheet and the block's first row."""
+        return Location(None, self._sheet, None, None, None, self._first)
+
+    @location.setter
+    def location(self, value: Location) -> None:
+        raise AttributeError("a block's location follows from its cells")
+
+    def _cell(self, k: int, text: str) -> CellSegment:
+        row, index = divmod(k, self._width)
+        return CellSegment(text, self._headers[index], self._sheet, self._first + row, self._columns[index])
+
+    def part(self, offset: int) -> tuple[int, Segment]:
+        """The cell holding ``offset``, and where its text starts in the block's text."""
+        text = self.text
+        if self._offsets is None:
+            start = text.rfind("\n", 0, offset) + 1
+            end = text.find("\n", offset)
+            k = text.count("\n", 0, start)
+            return start, self._cell(k, text[start:] if end < 0 else text[start:end])
+        assert self._cells is not None
+        k = bisect_right(self._offsets, offset) - 1
+        return self._offsets[k], self._cell(k, self._cells[k])
+
+    def parts(self) -> Iterator[Segment]:
+        """The block's non-blank cells (at least ``min_chars`` long), in order."""
+        cells = self._cells if self._cells is not None else self.text.split("\n")
+        least = self._min_chars
+        for k, text in enumerate(cells):
+            if len(text) >= least and text and not text.isspace():
+                yield self._cell(k, text)
 
 
 def column_letters(index: int) -> str:
@@ -204,45 +273,46 @@ def _sheet(workbook: pc.CalamineWorkbook, name: str, min_chars: int) -> Iterator
     scanned = 0
     row_number = 0
     cell = CellSegment
-    small = 10.0 ** min(min_chars - 1, 300) if min_chars > 1 else 0.0  # whole numbers below have fewer digits
-    for values in sheet.iter_rows():
+    rows = iter(sheet.iter_rows())
+    for values in rows:
         row_number += 1
         if row_number == 1 and col0 and end is not None and len(values) == end[1] + 1:
             # A calamine that yields rows from column A: no column offset.
             col0 = 0
             columns = list(range(1, len(values) + 2))
             headers = [""] * len(columns)
-        if not found_header and scanned < _HEADER_SCAN_ROWS:
-            texts = [format_cell(v) for v in values]
-            if any(t.strip() for t in texts):
-                scanned += 1
-            for i, text in enumerate(texts):
-                if len(text) >= min_chars and not text.isspace():
-                    yield cell(text, "", name, row_number, columns[i])
-            if _looks_like_header(texts):
-                found_header = True
-                headers = [t.strip() for t in texts] + [""]
-            continue
-        for value, column, header in zip(values, columns, headers, strict=False):
-            kind = type(value)
-            if kind is str:
-                if len(value) < min_chars or value.isspace():
-                    continue
-                text = value
-            elif kind is float:
-                if value.is_integer():
-                    if 0 <= value < small:  # fewer than min_chars digits
-                        continue
-                    text = str(int(value)) if -1e15 < value < 1e15 else format_number(value)
-                else:
-                    text = format_number(value)
-                if len(text) < min_chars:
-                    continue
-            else:
-                text = format_cell(value)
-                if len(text) < min_chars:
-                    continue
-            yield cell(text, header, name, row_number, column)
+        texts = [format_cell(v) for v in values]
+        if any(t.strip() for t in texts):
+            scanned += 1
+        for i, text in enumerate(texts):
+            if len(text) >= min_chars and not text.isspace():
+                yield cell(text, "", name, row_number, columns[i])
+        if _looks_like_header(texts):
+            found_header = True
+            headers = [t.strip() for t in texts] + [""]
+        if found_header or scanned >= _HEADER_SCAN_ROWS:
+            break
+    # The rest of the sheet in blocks of rows: one Segment per block, not per cell.
+    width = len(values) if row_number else 0
+    if not width:
+        return
+    columns = (columns + list(range(columns[-1] + 1, columns[-1] + 1 + width)))[:width]
+    headers = (headers + [""] * width)[:width]
+    cells: list[str] = []
+    first = row_number + 1
+    for values in rows:
+        if len(values) != width:  # calamine's rows are all as wide as the sheet; be sure
+            values = (list(values) + [""] * width)[:width]
+        cells += [v if v.__class__ is str
+                  else (str(v) if not v.is_integer() else str(int(v)) if -1e15 < v < 1e15 else format_number(v))
+                  if v.__class__ is float else format_cell(v)
+                  for v in values]
+        if len(cells) >= _BLOCK_CELLS:
+            yield CellBlock(cells, name, first, columns, headers, min_chars)
+            first += len(cells) // width
+            cells = []
+    if cells:
+        yield CellBlock(cells, name, first, columns, headers, min_chars)
 
 
 # -- streaming XLSX reader for workbooks too big for calamine's in-memory sheets --------------------
