@@ -140,7 +140,7 @@ def run_audit(config_path: Path, *, only: list[str] | None = None, resume: bool 
     key = key_text.encode("utf-8")
     detector = Detector(load_rules(BUILTIN_RULES, *map(Path, config.rules)), key)
     jobs = config.jobs or (os.cpu_count() or 1)
-    from scanner.cli import Progress, add_parents, watched
+    from scanner.cli import Progress, add_parents, mark_incomplete, watched
 
     status = 0
     for site in sites:
@@ -158,15 +158,17 @@ def run_audit(config_path: Path, *, only: list[str] | None = None, resume: bool 
             allow = load_allowlist(site.allowlist) if site.allowlist else {}
             with History(config.db) as history, Progress(enabled=False, log=not quiet) as progress:
                 parents: dict[str, list[str]] = {}
+                outcome: dict[str, Any] = {}
                 results = crawl_sites(site.urls, options, detector, state=folder / "crawl-state.sqlite3",
                                       resume=resume, jobs=jobs, history=history, site=site.name, key=key,
-                                      progress=progress, parents=parents)
+                                      progress=progress, parents=parents, status=outcome)
                 report = build_report(watched(results, progress), started_at=started, spool=True)
                 add_parents(report, parents)
                 report["site"] = {"name": site.name, "title": site.title, "urls": site.urls}
                 if site.departments:
                     assign_departments(report, site.departments)
-                history.record(report, site=site.name, command="audit", key=key, suppress=allow)
+                complete = mark_incomplete(report, outcome)
+                history.record(report, site=site.name, command="audit", key=key, suppress=allow, complete=complete)
             for fmt in config.formats:
                 ext = "txt" if fmt == "table" else fmt
                 target = folder / f"{stamp}.{ext}"

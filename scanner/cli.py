@@ -229,15 +229,19 @@ def _crawl(args: argparse.Namespace) -> int:
     session = _Session(args, site=args.site or " ".join(urls), command="crawl")
     started = now_iso()
     parents: dict[str, list[str]] = {}
+    status: dict[str, Any] = {}
     with Progress(enabled=sys.stderr.isatty() and not args.quiet, log=not args.quiet) as progress:
         results = crawl_sites(urls, options_from_args(args), session.detector,
                               state=Path(args.state) if args.state else None, resume=args.resume, jobs=_jobs(args),
                               history=session.history, site=session.site, key=session.key, progress=progress,
-                              parents=parents)
+                              parents=parents, status=status)
         report = build_report(watched(results, progress), started_at=started, random_key=session.random_key,
                               spool=True)
     add_parents(report, parents)
-    session.record(report)
+    complete = mark_incomplete(report, status)
+    if not complete:
+        print(f"leakscan: {report['incomplete']}", file=sys.stderr)
+    session.record(report, complete=complete)
     _emit(report, fmt, args)
     return _exit_status(report, args.fail_on)
 
@@ -260,11 +264,12 @@ class _Session:
         self.history = History(db) if db is not None else None
         self.detector = _load_detector(args.rules, self.key, args.show_values)
 
-    def record(self, report: dict[str, Any]) -> None:
+    def record(self, report: dict[str, Any], complete: bool = True) -> None:
         """Suppressions, then the audit history (when a database is used)."""
         if self.history is not None:
             with self.history:
-                self.history.record(report, site=self.site, command=self.command, key=self.key, suppress=self.allow)
+                self.history.record(report, site=self.site, command=self.command, key=self.key, suppress=self.allow,
+                                    complete=complete)
         elif self.allow:
             _apply_allowlist(report, self.allow)
 
@@ -287,6 +292,17 @@ def _apply_allowlist(report: dict[str, Any], allow: dict[str, str]) -> None:
     report["suppressed"] = total - sum(counts.values())
     for d in report["documents"]:
         d["findings"] = counts.get(d["source"], 0)
+
+
+def mark_incomplete(report: dict[str, Any], status: dict[str, Any]) -> bool:
+    """Note in the report that a crawl stopped at its page limit; False when it did."""
+    limit = status.get("limit")
+    if not limit:
+        return True
+    report["incomplete"] = (f"已达到抓取上限（{limit.get('max_pages')} 个页面和附件），"
+                            f"仍有 {limit.get('queued', 0)} 个地址未抓取；未抓到的文件不会被判为已整改。"
+                            "可用 --max-pages 调高上限，或用 --resume 继续。")
+    return False
 
 
 def add_parents(report: dict[str, Any], parents: dict[str, list[str]]) -> None:

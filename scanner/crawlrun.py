@@ -58,14 +58,21 @@ def options_from_args(args: Any) -> CrawlOptions:
 
 def crawl_sites(urls: Sequence[str], options: CrawlOptions, detector: Detector, *, state: Path | None, resume: bool,
                 jobs: int, history: History | None, site: str, key: bytes, progress: Progress,
-                parents: dict[str, list[str]] | None = None) -> Iterator[DocumentResult]:
+                parents: dict[str, list[str]] | None = None,
+                status: dict[str, Any] | None = None) -> Iterator[DocumentResult]:
     """Crawl ``urls`` and scan everything reached; yield every document's result as it is ready.
     When the crawl is over, ``parents`` (if given) receives, for each document linked from more than
-    one page, every page that linked it."""
+    one page, every page that linked it; ``status`` (if given) receives ``limit`` when the crawl
+    stopped at ``max_pages`` with addresses still queued (the run is then incomplete)."""
     state = state or default_state_path(urls)
     state.parent.mkdir(parents=True, exist_ok=True)
     validators = history.validators(site, key) if history is not None else {}
-    crawl = Crawl(urls, options, state, resume=resume, previous=validators.get if validators else None)
+    def on_event(kind: str, data: dict[str, Any]) -> None:
+        if kind == "limit" and status is not None:
+            status["limit"] = data
+
+    crawl = Crawl(urls, options, state, resume=resume, previous=validators.get if validators else None,
+                  on_event=on_event)
     progress.watch(crawl.stats)
     reused: deque[DocumentResult] = deque()
 

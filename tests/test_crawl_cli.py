@@ -97,3 +97,19 @@ def test_sigkill_then_resume_gives_the_uninterrupted_report_without_refetching(s
     assert _comparable(json.loads(out.read_text(encoding="utf-8"))) == expected
     twice = {r for r in set(first) & set(second) if r[1] not in RETRIED and "calendar" not in r[1]}
     assert len(twice) <= 4, sorted(twice)  # at most the requests in flight at the kill
+
+
+def test_a_crawl_stopped_by_its_page_limit_says_so_and_404s_carry_their_status(site_root, tmp_path, capsys):
+    root, spec = site_root
+    out = tmp_path / "r.json"
+    with serve_site(root, slow=1.5) as site:
+        main(_args(site.url, tmp_path / "s.sqlite3", out, "--jobs", "1", "--max-pages", "15"))
+    report = json.loads(out.read_text(encoding="utf-8"))
+    assert "已达到抓取上限" in report["incomplete"]
+    assert "已达到抓取上限" in capsys.readouterr().err
+    with serve_site(root, slow=1.5) as site:
+        main(_args(site.url, tmp_path / "t.sqlite3", out, "--jobs", "1"))
+    report = json.loads(out.read_text(encoding="utf-8"))
+    assert "incomplete" not in report
+    missing = [d for d in report["documents"] if d.get("reason", "") and "HTTP 404" in d["reason"]]
+    assert missing and all(d["http_status"] == 404 for d in missing)

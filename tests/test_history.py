@@ -228,3 +228,43 @@ def test_history_command_lists_runs(tmp_path, capsys):
     assert main(["history", "--db", str(db)]) == 0
     out = capsys.readouterr().out
     assert report["run"]["id"] in out and "青山县" in out
+
+
+def _report(docs, findings):
+    return {"started_at": "2026-11-23T10:00:00+08:00", "finished_at": "2026-11-23T10:00:05+08:00",
+            "documents": [dict(d) for d in docs], "findings": [dict(f) for f in findings]}
+
+
+def _doc(source, parent=None, status="scanned", **meta):
+    return {"source": source, "parent": parent, "kind": "html", "status": status, "reason": None, "findings": 0,
+            **meta}
+
+
+def _finding(source, value):
+    return {"entity": "CN_ID_CARD", "rule": "cn-id-card", "source": source, "parent": None, "location": {},
+            "masked": value[:6] + "********" + value[-4:], "fingerprint": hmac_hex(value), "exposure": "unmasked",
+            "severity": "high", "confidence": 0.99, "context": "", "remediation": ""}
+
+
+@pytest.mark.parametrize(("now_docs", "complete", "fixed"), [
+    # the list page was checked and no longer links the attachment: withdrawn
+    ([_doc("http://x/list.html")], True, True),
+    # the crawl stopped at its page limit: the attachment may just not have been reached
+    ([_doc("http://x/list.html")], False, False),
+    # the list page itself failed this time: nothing is known
+    ([_doc("http://x/list.html", status="error")], True, False),
+    # the attachment answers 404 now
+    ([_doc("http://x/list.html"), _doc("http://x/a.xls", "http://x/list.html", status="error", http_status=404)],
+     False, True),
+    # the attachment timed out: unknown
+    ([_doc("http://x/list.html"), _doc("http://x/a.xls", "http://x/list.html", status="error")], True, False),
+])
+def test_what_proves_a_finding_fixed(tmp_path, now_docs, complete, fixed):
+    history = History(tmp_path / "h.sqlite3")
+    before = [_doc("http://x/list.html"), _doc("http://x/a.xls", "http://x/list.html")]
+    history.record(_report(before, [_finding("http://x/a.xls", ID_A)]), site="x", command="crawl",
+                   key=TEST_KEY.encode())
+    report = history.record(_report(now_docs, []), site="x", command="crawl", key=TEST_KEY.encode(),
+                            complete=complete)
+    assert [f["fingerprint"] for f in report["fixed"]] == ([hmac_hex(ID_A)] if fixed else [])
+    assert report.get("unverified", 0) == (0 if fixed else 1)

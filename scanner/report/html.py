@@ -208,6 +208,7 @@ def _context(report: dict[str, Any], options: ReportOptions) -> dict[str, Any]:
         "run_id": text(run.get("id")),
         "previous": text(run.get("previous")),
         "key_note": key_note(report),
+        "incomplete": text(report.get("incomplete")),
         "suppressed": report.get("suppressed"),
         "documents_total": len(documents),
         "status_counts": status_counts,
@@ -319,6 +320,7 @@ footer { margin-top: 32px; color: #5f6b7a; font-size: 12px; border-top: 1px soli
 {% if run_id %}<tr><th>检查编号</th><td>{{ run_id }}{% if previous %}（对比上次检查 {{ previous }}）{% endif %}</td></tr>{% endif %}
 {% if suppressed is not none %}<tr><th>已忽略</th><td>{{ suppressed }} 条（已确认无需处理或在白名单中）</td></tr>{% endif %}
 </table>
+{% if incomplete %}<div class="note"><strong>检查不完整：</strong>{{ incomplete }}</div>{% endif %}
 {% if key_note %}<div class="note"><strong>指纹密钥：</strong>{{ key_note }}</div>{% endif %}
 </header>
 

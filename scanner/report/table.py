@@ -128,5 +128,7 @@ def _summary(report: dict[str, Any], findings: list[dict[str, Any]], documents: 
     if failed:
         line += f" {failed} 个文件无法自动脱敏，需人工处理。"
     console.print(line)
+    if report.get("incomplete"):
+        console.print(Text(str(report["incomplete"]), style="bold yellow"))
     if report.get("key_note"):
         console.print(Text(report["key_note"], style="dim"))

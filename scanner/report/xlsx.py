@@ -351,6 +351,7 @@ def _about(book: _Book, report: dict[str, Any], index: DocIndex, findings: list[
         ("已整改数", str(len(fixed_of(report))) if "fixed" in report else ""),
         ("已忽略数", text(report.get("suppressed"))),
         ("指纹密钥", key_note(report)),
+        ("检查不完整", text(report.get("incomplete"))),
         ("说明", "表中只有脱敏后的值；指纹用于在多次检查之间比对同一条信息，不能还原原值。"),
     ]
     row = 0

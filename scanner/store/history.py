@@ -161,14 +161,15 @@ class History:
 
     # -- recording ----------------------------------------------------------------------------
     def record(self, report: dict[str, Any], *, site: str, command: str, key: bytes,
-               suppress: dict[str, str] | None = None) -> dict[str, Any]:
+               suppress: dict[str, str] | None = None, complete: bool = True) -> dict[str, Any]:
         """Store the run ``report`` describes and annotate ``report`` with the audit fields of the
         contract (``run``, ``findings[].audit``, ``fixed``, ``suppressed``), leaving out the
         suppressed findings (``leakscan ignore`` entries plus ``suppress``: fingerprint → reason).
 
         Findings are streamed into the database and compared there, so a run of half a million
         findings (a list or a :class:`~scanner.model.Spool`) is never held twice in memory.
-        Returns ``report``."""
+        ``complete=False`` (a crawl stopped by its page limit) means a document missing from this
+        run may just not have been reached, so its absence proves nothing. Returns ``report``."""
         kid = key_id(key)
         allowed = self.suppressions(key)
         allowed.update(suppress or {})
@@ -220,7 +221,7 @@ class History:
                     f = json.loads(data)
                     if f["fingerprint"] in allowed:
                         continue
-                    if _proves_fixed(now_docs.get(f["source"]), prev_docs.get(f["source"])):
+                    if _proves_fixed(f["source"], now_docs, prev_docs, complete):
                         fixed.append(_fixed_entry(f))
                     else:
                         unverified += 1
@@ -305,7 +306,7 @@ class History:
         old_docs, now_docs = self._documents(a.id), {d["source"]: d for d in report["documents"]}
         report["fixed"] = [
             _fixed_entry(f) for f in old
-            if _identity(f) not in now_keys and _proves_fixed(now_docs.get(f["source"]), old_docs.get(f["source"]))
+            if _identity(f) not in now_keys and _proves_fixed(f["source"], now_docs, old_docs, True)
         ]
         report["run"] = {"id": b.id, "site": b.site, "previous": a.id}
         return report
@@ -413,13 +414,22 @@ def _identity(f: dict[str, Any]) -> tuple[str, str, str]:
     return (f["source"], f["rule"], f["fingerprint"])
 
 
-def _proves_fixed(now: dict[str, Any] | None, before: dict[str, Any] | None) -> bool:
-    """Whether the current state of a document shows that a finding it held is gone."""
-    if now is None:  # no longer listed or linked: withdrawn
+def _proves_fixed(source: str, now_docs: dict[str, dict[str, Any]], before_docs: dict[str, dict[str, Any]],
+                  complete: bool) -> bool:
+    """Whether this run shows that a finding the previous run saw in ``source`` is gone: the
+    document was checked again without it, or answered 404/410, or it is missing while the page
+    (or archive) that held it was checked and no longer leads to it (an input itself gone, for a
+    folder scan). A document that failed, or that an incomplete run did not reach, proves nothing."""
+    now = now_docs.get(source)
+    if now is not None:
+        return now.get("status") == "scanned" or now.get("http_status") in GONE_STATUS
+    if not complete:
+        return False
+    parent = (before_docs.get(source) or {}).get("parent")
+    if parent is None:
         return True
-    if now.get("status") == "scanned":
-        return True
-    return now.get("http_status") in GONE_STATUS
+    holder = now_docs.get(parent)
+    return holder is not None and holder.get("status") == "scanned"
 
 
 def _fixed_entry(f: dict[str, Any]) -> dict[str, Any]:

@@ -301,7 +301,8 @@ class Crawl:
             return []
         if out.status in ("error", "skipped"):
             result = DocumentResult(source=task.url, parent=task.parent, kind=_kind_guess(task), status=out.status,
-                                    reason=out.reason)
+                                    reason=out.reason,
+                                    meta={"http_status": out.http_status} if out.http_status else {})
             self._store(c, task.url, result, spools)
             if out.status == "error":
                 self.stats.errors += 1

@@ -71,12 +71,13 @@ class Outcome:
     is_page: bool = False
     extracted: Extracted = field(default_factory=Extracted)
     requests: int = 0
+    http_status: int | None = None  # of a failed answer (404/410 tell the audit history a page is gone)
 
 
 class _Failure(Exception):
-    def __init__(self, status: str, reason: str) -> None:
+    def __init__(self, status: str, reason: str, http_status: int | None = None) -> None:
         super().__init__(reason)
-        self.status, self.reason = status, reason
+        self.status, self.reason, self.http_status = status, reason, http_status
 
 
 class Fetcher:
@@ -153,7 +154,7 @@ class Fetcher:
         try:
             self._fetch(task, out)
         except _Failure as failure:
-            out.status, out.reason = failure.status, failure.reason
+            out.status, out.reason, out.http_status = failure.status, failure.reason, failure.http_status
             out.data = None
         return out
 
@@ -209,7 +210,7 @@ class Fetcher:
             raise _Failure("error", f"被网站防火墙拦截（HTTP {status}）")
         if status >= 400:
             response.close()
-            raise _Failure("error", _http_reason(status, out.requests))
+            raise _Failure("error", _http_reason(status, out.requests), http_status=status)
         if status != 200 and status != 203:
             response.close()
             raise _Failure("error", f"无法处理的应答（HTTP {status}）")
