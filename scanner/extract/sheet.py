@@ -1,4 +1,4 @@
-"""Spreadsheets (XLSX, XLS/ET, ODS) → one Segment per non-empty cell, via python-calamine.
+"""Spreadsheets (XLSX, XLS/ET, ODS) → cell Segments, via python-calamine.
 
 Each cell carries its address (``Sheet1!C5``) and the text of its column's header cell. The header
 row is the first non-empty row that looks like one: at least two filled cells (so a merged title
@@ -12,8 +12,12 @@ memory, about half the speed.
 text is shorter: 7 loses nothing the current rules can match (the shortest is a plate, 皖A12345) and
 saves a third of the time on typical sheets.
 
-A sheet has hundreds of thousands of cells and almost none holds a finding, so a cell's Segment
-builds its :class:`Location` only when something asks for it (:class:`CellSegment`).
+A sheet has hundreds of thousands of cells and almost none holds a finding. The rows up to the
+header row come as one :class:`CellSegment` per cell (which builds its :class:`Location` only when
+asked); the rest of a calamine-read sheet comes in :class:`CellBlock` s of thousands of cells, one
+Segment each, whose :meth:`CellBlock.part` gives the cell (address, header, text) of any offset and
+whose :meth:`CellBlock.parts` lists the cells. Consumers that want one Segment per cell expand
+every segment with ``parts()``.
 
 Numbers are written the way a person reads them: ``13812345678``, not ``1.3812345678e10``. An
 integral number of 16 or more digits has lost its tail in the file itself (Excel keeps 15
@@ -231,7 +235,8 @@ def _is_encrypted_ooxml(doc: Document) -> bool:
 
 
 def extract(doc: Document, limits: Limits) -> Iterator[Segment]:
-    """Yield one Segment per non-empty cell of every worksheet, in sheet and row order."""
+    """Yield the cells of every worksheet, in sheet and row order: a Segment per cell, or blocks of
+    cells (:class:`CellBlock`; ``parts()`` gives one Segment per non-empty cell)."""
     min_chars = max(1, int(getattr(limits, "min_cell_chars", 1)))
     head = doc.read(8)
     if head.startswith(OLE_MAGIC) and _is_encrypted_ooxml(doc):
