@@ -85,7 +85,10 @@ def _segments(doc: Document, limits: Limits) -> tuple[str, list[Segment], list[D
     segments: list[Segment] = []
     children: list[Document] = []
     for item in items:
-        (segments if isinstance(item, Segment) else children).append(item)  # type: ignore[arg-type]
+        if isinstance(item, Segment):
+            segments.extend(item.parts())  # a block of spreadsheet cells: each cell with its own header
+        else:
+            children.append(item)
     return kind, segments, children
 
 
