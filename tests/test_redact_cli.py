@@ -52,3 +52,20 @@ def test_an_output_folder_inside_the_input_is_refused(tmp_path, capsys):
     assert main(["redact", str(folder), "--out", str(folder / "copies"), "-q"]) == 2
     assert "位于输入文件夹" in capsys.readouterr().err
     assert not (folder / "copies").exists()
+
+
+def test_a_column_header_that_rules_values_out_is_honoured_when_redacting(tmp_path):
+    import xlsxwriter
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    book = xlsxwriter.Workbook(str(folder / "cards.xlsx"))
+    sheet = book.add_worksheet()
+    sheet.write_row(0, 0, ["户名", "银行卡号"])
+    for row in range(1, 40):  # card numbers that happen to pass the ID check: not IDs, in this column
+        sheet.write_row(row, 0, ["某某合作社", ID])
+    book.close()
+    out = tmp_path / "r.json"
+    assert main(["scan", str(folder), "--key", TEST_KEY, "-q", "-o", str(out)]) == 0
+    assert main(["redact", str(folder), "--out", str(tmp_path / "copies"), "-q", "-o", str(out)]) == 0
+    assert json.loads(out.read_text())["documents"][0]["redaction"] == "unchanged"
