@@ -25,4 +25,4 @@ class Limits:
     ocr_max_pixels: int = 200_000_000
     ocr_seconds_per_page: float = 30.0
     ocr_page_budget: int = 5_000
-    ocr_threads: int = 0  # onnxruntime threads per worker; 0: its default (all cores)
+    ocr_threads: int = 0  # threads an OCR worker uses (detection, lines recognised at once); 0: all cores

@@ -314,3 +314,25 @@ def test_page_budget() -> None:
     finally:
         ocr.set_budget(None)
     assert doc.meta["ocr_unread_pages"] == [2, 3]
+
+
+def test_recognition_threads_do_not_change_what_is_read() -> None:
+    from scanner.extract import ocr
+
+    page = table_page(random.Random(12), _font(0), 24, rows=6, angle=0.5, noise=4)
+    image = np.repeat(np.asarray(page.image)[:, :, None], 3, axis=2)
+    one = ocr.read_image(image, Limits(ocr_threads=1))
+    two = ocr.read_image(image, Limits(ocr_threads=2))
+    assert one.complete and two.complete
+    assert len(one.lines) == 8  # title, header, six rows
+    assert [(line.text, line.box) for line in one.lines] == [(line.text, line.box) for line in two.lines]
+
+
+def test_page_time_limit_is_reported() -> None:
+    from scanner.errors import ExtractError
+    from scanner.extract.image import extract
+
+    page = table_page(random.Random(13), _font(0), 24, rows=4, angle=0, noise=0)
+    doc = Document(source="名单.png", data=encode([page.image], "PNG"))
+    with pytest.raises(ExtractError, match="超时"):
+        list(extract(doc, Limits(ocr_seconds_per_page=0)))
