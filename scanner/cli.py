@@ -337,6 +337,7 @@ def _annotate_redactions(report: dict[str, Any], redactions: dict[str, Any]) -> 
         d["redaction"] = red.status
         d["redacted_to"] = str(red.path) if red.path else None
         masked[d["source"]] = {m["fingerprint"] for m in red.masked}
+
     def mark(f: dict[str, Any]) -> dict[str, Any]:
         if f["source"] in masked:
             f["redacted"] = f["fingerprint"] in masked[f["source"]]
@@ -359,7 +360,10 @@ def _redact(args: argparse.Namespace) -> int:
     results, redactions = [], {}
     for doc, red in redact_tree(args.paths, detector, Path(args.out), allow_inside=args.allow_inside):
         kind = ext_kind(doc.name or doc.source) or "unknown"
-        results.append(DocumentResult(source=doc.source, parent=doc.parent, kind=kind, status="scanned",
+        missing = not Path(doc.source).exists() and "!/" not in doc.source
+        results.append(DocumentResult(source=doc.source, parent=doc.parent, kind=kind,
+                                      status="error" if missing else "scanned",
+                                      reason="文件或文件夹不存在" if missing else None,
                                       meta={"masked_values": len(red.masked)}))
         redactions[doc.source] = red
         if red.status.startswith("not possible"):
