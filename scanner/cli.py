@@ -190,7 +190,7 @@ def _scan(args: argparse.Namespace) -> int:
     started = now_iso()
     with_findings: set[str] = set()
     with Progress(enabled=sys.stderr.isatty() and not args.quiet) as progress:
-        results = scan_all(iter_documents(args.paths), Scanner(session.detector), jobs=_jobs(args))
+        results = scan_all(iter_documents(args.paths), Scanner(session.detector), jobs=_jobs(args), pack=True)
         # results become report entries as they arrive: only the compact dicts stay in memory
         report = build_report(watched(results, progress, with_findings), started_at=started,
                               random_key=session.random_key, spool=True)
@@ -210,7 +210,7 @@ def watched(results: Iterable[Any], progress: Progress, with_findings: set[str] 
     for result in results:
         if result.status == "error":
             progress.say(f"leakscan: 无法检查 {result.source}：{result.reason}")
-        if with_findings is not None and result.findings:
+        if with_findings is not None and result.count:
             with_findings.add(result.source)
         progress.advance(result)
         yield result
@@ -474,7 +474,7 @@ class Progress:
 
     def advance(self, result: Any) -> None:
         self.files += 1
-        self.findings += len(result.findings)
+        self.findings += result.count
         self.errors += result.status == "error"
         if self.enabled:
             self.status.update(f"正在检查… {self._line()}")

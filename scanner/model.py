@@ -178,6 +178,22 @@ class DocumentResult:
     reason: str | None = None
     findings: list[Finding] = field(default_factory=list)
     meta: dict[str, Any] = field(default_factory=dict)
+    #: Findings already encoded as :class:`Spool` records (by a worker process, so that the parent
+    #: only appends bytes), and how many.
+    packed: bytes = b""
+    packed_count: int = 0
+
+    @property
+    def count(self) -> int:
+        """How many findings, packed or not."""
+        return len(self.findings) + self.packed_count
+
+    def pack(self) -> None:
+        """Encode the findings as spool records (``packed``), leaving ``findings`` empty."""
+        if self.findings:
+            self.packed += b"".join(Spool.encode(f.to_dict()) for f in self.findings)
+            self.packed_count += len(self.findings)
+            self.findings = []
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -186,7 +202,7 @@ class DocumentResult:
             "kind": self.kind,
             "status": self.status,
             "reason": self.reason,
-            "findings": len(self.findings),
+            "findings": self.count,
         }
         out.update(self.meta)
         return out
@@ -210,11 +226,19 @@ class Spool:
         self._count = 0
         self.extend(items)
 
-    def append(self, item: dict[str, Any]) -> None:
+    @staticmethod
+    def encode(item: dict[str, Any]) -> bytes:
+        """One item as a spool record (what :meth:`append_encoded` takes)."""
         record = marshal.dumps(item)
-        self._buffer += len(record).to_bytes(4, "little")
-        self._buffer += record
-        self._count += 1
+        return len(record).to_bytes(4, "little") + record
+
+    def append(self, item: dict[str, Any]) -> None:
+        self.append_encoded(self.encode(item), 1)
+
+    def append_encoded(self, records: bytes, count: int) -> None:
+        """Append ``count`` items already encoded by :meth:`encode` (e.g. in a worker process)."""
+        self._buffer += records
+        self._count += count
         if len(self._buffer) >= self._CHUNK:
             self._flush()
 
@@ -233,6 +257,15 @@ class Spool:
 
     def __bool__(self) -> bool:
         return self._count > 0
+
+    @staticmethod
+    def decode(records: bytes) -> Iterator[dict[str, Any]]:
+        """The items of records made by :meth:`encode`."""
+        pos = 0
+        while pos < len(records):
+            n = int.from_bytes(records[pos:pos + 4], "little")
+            yield marshal.loads(records[pos + 4:pos + 4 + n])
+            pos += 4 + n
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
         self._flush()

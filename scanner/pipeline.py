@@ -96,15 +96,26 @@ _worker: Scanner | None = None
 
 def _work(doc: Document) -> list[DocumentResult]:
     assert _worker is not None
-    return _worker.process(doc)
+    results = _worker.process(doc)
+    if _pack:
+        for r in results:
+            r.pack()
+    return results
 
 
-def scan_all(items: Iterable[Document | DocumentResult], scanner: Scanner, jobs: int = 1) -> Iterator[DocumentResult]:
+#: Workers send findings back already encoded as spool records (set by :func:`scan_groups`).
+_pack = False
+#: Extractors imported before the workers fork, so each worker does not import them again.
+_PRELOAD = ("text", "html", "csv", "pdf", "xlsx", "docx")
+
+
+def scan_all(items: Iterable[Document | DocumentResult], scanner: Scanner, jobs: int = 1,
+             pack: bool = False) -> Iterator[DocumentResult]:
     """Scan ``items`` (documents, or results already decided by the source) and yield the results
     in input order (see :func:`scan_groups`)."""
     done: dict[int, list[DocumentResult]] = {}
     want = 0
-    for index, _item, results in scan_groups(items, scanner, jobs, indexed=True):
+    for index, _item, results in scan_groups(items, scanner, jobs, indexed=True, pack=pack):
         done[index] = results
         while want in done:  # results are small; only OCR documents finish far out of order
             yield from done.pop(want)
@@ -124,7 +135,7 @@ def _wants_ocr(doc: Document) -> bool:
 
 
 def scan_groups(items: Iterable[Item], scanner: Scanner, jobs: int = 1, *,
-                indexed: bool = False) -> Iterator[Any]:
+                indexed: bool = False, pack: bool = False) -> Iterator[Any]:
     """Scan ``items`` and yield each with its results (a document's own result first, then those of
     the documents inside it) as ``(item, results)``, or ``(index, item, results)`` with ``indexed``.
 
@@ -134,8 +145,10 @@ def scan_groups(items: Iterable[Item], scanner: Scanner, jobs: int = 1, *,
     behind them. At most ``2 × jobs`` text documents and a few OCR documents are in flight, so
     memory stays bounded. A worker that dies (a native library crashing on a file) costs only the
     document it held: the pool is rebuilt and the rest carry on. One OCR page budget is shared by
-    all workers.
+    all workers. With ``pack``, findings come back encoded (:meth:`DocumentResult.pack`), so the
+    parent only appends bytes to the report's spool: for consumers that need no Finding objects.
     """
+
     def out(index: int, item: Item, results: list[DocumentResult]) -> Any:
         return (index, item, results) if indexed else (item, results)
 
@@ -143,8 +156,9 @@ def scan_groups(items: Iterable[Item], scanner: Scanner, jobs: int = 1, *,
         for index, item in enumerate(items):
             yield out(index, item, [item] if isinstance(item, DocumentResult) else scanner.process(item))
         return
-    global _worker, _ocr_worker
-    _worker = scanner
+    global _worker, _ocr_worker, _pack
+    _worker, _pack = scanner, pack  # with pack, worker results carry encoded findings (DocumentResult.pack)
+    _preload()
     _ocr_worker = copy.copy(scanner)  # a scanned PDF may take many pages × the per-page OCR limit
     _ocr_worker.limits = replace(scanner.limits, seconds_per_document=max(
         scanner.limits.seconds_per_document, scanner.limits.ocr_seconds_per_page * _OCR_PAGES_PER_DOCUMENT))
@@ -248,7 +262,22 @@ _ocr_worker: Scanner | None = None
 
 def _work_ocr(doc: Document) -> list[DocumentResult]:
     assert _ocr_worker is not None
-    return _ocr_worker.process(doc)
+    results = _ocr_worker.process(doc)
+    if _pack:
+        for r in results:
+            r.pack()
+    return results
+
+
+def _preload() -> None:
+    """Import the common extractors here, once, rather than in every forked worker."""
+    from scanner.extract import extractor_for
+
+    for kind in _PRELOAD:
+        try:
+            extractor_for(kind)
+        except Exception:  # an optional library missing: the worker reports it per document
+            continue
 
 
 def _share_ocr_budget(limits: Limits) -> None:

@@ -95,3 +95,15 @@ def test_pictures_go_to_their_own_worker_and_do_not_hold_up_text(detector, tmp_p
     gate.unlink()
     gate.touch()
     assert [r.source for r in scan_all(items, _GatedScanner(detector, gate), jobs=2)] == [d.source for d in items]
+
+
+def test_packed_results_carry_the_same_findings(detector):
+    from scanner.report.build import build_report
+
+    plain = build_report(scan_all(_docs(6), Scanner(detector), jobs=2), started_at="t")
+    packed = build_report(scan_all(_docs(6), Scanner(detector), jobs=2, pack=True), started_at="t", spool=True)
+    assert list(packed["findings"]) == plain["findings"] and len(packed["findings"]) == 6
+    assert [d["findings"] for d in packed["documents"]] == [1] * 6
+    # a list report (no spool) unpacks them too
+    unpacked = build_report(scan_all(_docs(2), Scanner(detector), jobs=2, pack=True), started_at="t")
+    assert unpacked["findings"] == plain["findings"][:2]

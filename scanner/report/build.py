@@ -28,6 +28,11 @@ def build_report(results: Iterable[DocumentResult], *, started_at: str, finished
     for result in results:
         documents.append(result.to_dict())
         findings.extend(f.to_dict() for f in result.findings)
+        if result.packed:
+            if not isinstance(findings, Spool):
+                findings.extend(Spool.decode(result.packed))
+            else:
+                findings.append_encoded(result.packed, result.packed_count)
     report: dict[str, Any] = {
         "schema": SCHEMA,
         "tool": {"name": "leakscan", "version": __version__},
