@@ -7,6 +7,7 @@ with a one-line reason, and the findings found before the failure are kept.
 from __future__ import annotations
 
 import copy
+import gc
 import logging
 import multiprocessing
 import time
@@ -159,6 +160,7 @@ def scan_groups(items: Iterable[Item], scanner: Scanner, jobs: int = 1, *,
     global _worker, _ocr_worker, _pack
     _worker, _pack = scanner, pack  # with pack, worker results carry encoded findings (DocumentResult.pack)
     _preload()
+    gc.freeze()  # the loaded rules and libraries stay shared with the workers: no collector writes to them
     _ocr_worker = copy.copy(scanner)  # a scanned PDF may take many pages × the per-page OCR limit
     _ocr_worker.limits = replace(scanner.limits, seconds_per_document=max(
         scanner.limits.seconds_per_document, scanner.limits.ocr_seconds_per_page * _OCR_PAGES_PER_DOCUMENT))
