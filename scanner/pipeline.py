@@ -97,7 +97,11 @@ _worker: Scanner | None = None
 
 def _work(doc: Document) -> list[DocumentResult]:
     assert _worker is not None
-    results = _worker.process(doc)
+    return _scan_in_worker(_worker, doc)
+
+
+def _scan_in_worker(scanner: Scanner, doc: Document) -> list[DocumentResult]:
+    results = scanner.process(doc)
     if _pack:
         for r in results:
             r.pack()
@@ -174,13 +178,13 @@ def scan_groups(items: Iterable[Item], scanner: Scanner, jobs: int = 1, *,
                 continue
             lane = lanes["ocr" if _wants_ocr(item) else "text"]
             while lane.full():
-                for done in _wait(lanes):
+                for done in _collect(lanes, block=True):
                     yield out(*done)
             lane.submit(index, item)
             for done in _collect(lanes, block=False):
                 yield out(*done)
         while any(lane.pending for lane in lanes.values()):
-            for done in _wait(lanes):
+            for done in _collect(lanes, block=True):
                 yield out(*done)
     finally:
         for lane in lanes.values():
@@ -255,20 +259,12 @@ def _collect(lanes: dict[str, _Lane], block: bool) -> list[tuple[int, Document, 
     return out
 
 
-def _wait(lanes: dict[str, _Lane]) -> list[tuple[int, Document, list[DocumentResult]]]:
-    return _collect(lanes, block=True)
-
-
 _ocr_worker: Scanner | None = None
 
 
 def _work_ocr(doc: Document) -> list[DocumentResult]:
     assert _ocr_worker is not None
-    results = _ocr_worker.process(doc)
-    if _pack:
-        for r in results:
-            r.pack()
-    return results
+    return _scan_in_worker(_ocr_worker, doc)
 
 
 def _preload() -> None:

@@ -113,3 +113,20 @@ def test_a_crawl_stopped_by_its_page_limit_says_so_and_404s_carry_their_status(s
     assert "incomplete" not in report
     missing = [d for d in report["documents"] if d.get("reason", "") and "HTTP 404" in d["reason"]]
     assert missing and all(d["http_status"] == 404 for d in missing)
+
+
+def test_show_values_never_reaches_the_crawl_state_or_the_history(site_root, tmp_path):
+    import sqlite3
+
+    root, spec = site_root
+    state, db, out = tmp_path / "s.sqlite3", tmp_path / "h.sqlite3", tmp_path / "r.csv"
+    with serve_site(root, slow=1.5) as site:
+        args = _args(site.url, state, out, "--jobs", "2", "--show-values", "--db", str(db))
+        args[args.index("--format") + 1] = "csv"
+        main(args)
+    shown = out.read_text(encoding="utf-8-sig")
+    assert any(v in shown for v in spec.values)  # the officer asked for them: the CSV has them
+    for path in (state, db):
+        with sqlite3.connect(path) as conn:
+            dump = "\n".join(conn.iterdump())
+        assert not [v for v in spec.values if v in dump], path

@@ -71,14 +71,17 @@ _FINDING_FIELDS = ("entity", "rule", "location", "masked", "fingerprint", "expos
 
 
 def result_to_json(r: DocumentResult) -> str:
-    """A DocumentResult (with its findings: masked values and fingerprints only) as compact JSON text.
+    """A DocumentResult (with its findings: masked values and fingerprints only, never a raw
+    ``value``) as compact JSON text.
 
     A finding's ``source``/``parent`` are stored only when they differ from the result's.
     """
     findings = []
     for f in r.findings:
+        # a raw value shown on request (--show-values) never goes into the state file
+        extra = {k: v for k, v in f.extra.items() if k != "value"} if "value" in f.extra else f.extra
         row = [f.entity, f.rule, f.location, f.masked, f.fingerprint, f.exposure, f.severity, f.confidence,
-               f.context, f.remediation, f.extra]
+               f.context, f.remediation, extra]
         if f.source != r.source or f.parent != r.parent:
             row += [f.source, f.parent]
         findings.append(row)
