@@ -94,7 +94,10 @@ def crawl_sites(urls: Sequence[str], options: CrawlOptions, detector: Detector, 
             for r in crawl.recorded():
                 sources.append(r.source)
                 yield r
-        for item, group in scan_groups(fresh(), Scanner(detector), jobs=jobs):
+        # Workers send findings back encoded (the parent only stores and appends bytes), unless raw
+        # values are shown: those must reach the report but never the state file.
+        pack = not detector.include_values
+        for item, group in scan_groups(fresh(), Scanner(detector), jobs=jobs, pack=pack):
             while reused:
                 sources.append(reused[0].source)
                 yield reused.popleft()

@@ -35,7 +35,7 @@ from scanner.source.crawl.scope import (
     trap_reason,
     variant_key,
 )
-from scanner.source.crawl.state import State, result_to_json
+from scanner.source.crawl.state import State, result_row
 
 log = logging.getLogger(__name__)
 _REFILL = 256
@@ -362,7 +362,7 @@ class Crawl:
 
     @staticmethod
     def _store(c: sqlite3.Connection, url: str, result: DocumentResult, spools: list[str]) -> None:
-        spool = State.store(c, url, [(url, result_to_json(result))])
+        spool = State.store(c, url, [result_row(url, result)])
         if spool:
             spools.append(spool)
 

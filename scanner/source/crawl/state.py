@@ -45,7 +45,8 @@ CREATE TABLE IF NOT EXISTS urls (
 CREATE INDEX IF NOT EXISTS urls_frontier ON urls (state, host, id);
 CREATE INDEX IF NOT EXISTS urls_final ON urls (final_url);
 CREATE TABLE IF NOT EXISTS links (id INTEGER PRIMARY KEY, src TEXT NOT NULL, dst TEXT NOT NULL, UNIQUE (dst, src));
-CREATE TABLE IF NOT EXISTS results (id INTEGER PRIMARY KEY, source TEXT NOT NULL, data TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS results (id INTEGER PRIMARY KEY, source TEXT NOT NULL, data TEXT NOT NULL,
+                                    packed BLOB, packed_count INTEGER NOT NULL DEFAULT 0);
 CREATE INDEX IF NOT EXISTS results_source ON results (source);
 CREATE TABLE IF NOT EXISTS traps (key TEXT PRIMARY KEY);
 """
@@ -89,6 +90,12 @@ def result_to_json(r: DocumentResult) -> str:
                       ensure_ascii=False, separators=(",", ":"), default=str)
 
 
+def result_row(source: str, r: DocumentResult) -> tuple[str, str, bytes | None, int]:
+    """A row of the results table for ``r``, recorded under the fetched URL ``source`` (an archive's
+    members are recorded under the archive): (source, JSON, packed findings, their count)."""
+    return (source, result_to_json(r), r.packed or None, r.packed_count)
+
+
 def result_from_json(text: str) -> DocumentResult:
     """Inverse of :func:`result_to_json` (also reads the dict form of earlier state files)."""
     d = json.loads(text)
@@ -120,6 +127,9 @@ class State:
         self.conn.execute("PRAGMA journal_mode=WAL")
         self.conn.execute("PRAGMA synchronous=NORMAL")
         self.conn.executescript(_SCHEMA)
+        if "packed" not in {r[1] for r in self.conn.execute("PRAGMA table_info(results)")}:
+            self.conn.execute("ALTER TABLE results ADD COLUMN packed BLOB")  # a state file of an earlier version
+            self.conn.execute("ALTER TABLE results ADD COLUMN packed_count INTEGER NOT NULL DEFAULT 0")
         self.lock = threading.RLock()
         with self.transaction():
             self.conn.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
@@ -191,25 +201,29 @@ class State:
     # -- results -------------------------------------------------------------------------------
 
     def record(self, source: str, results: Sequence[DocumentResult]) -> str | None:
-        """Store ``results`` for ``source`` and mark it done; returns the spool file to delete."""
-        rows = [(source, result_to_json(r)) for r in results]  # encoded before the write lock is taken
+        """Store ``results`` for ``source`` and mark it done; returns the spool file to delete.
+        Findings already packed by a worker (:meth:`DocumentResult.pack`) are stored as they are."""
+        rows = [result_row(source, r) for r in results]  # encoded before the write lock is taken
         with self.transaction() as c:
             return State.store(c, source, rows)
 
     @staticmethod
-    def store(c: sqlite3.Connection, source: str, rows: Sequence[tuple[str, str]]) -> str | None:
-        """Inside a transaction: :meth:`record` with results already encoded as ``(source, json)`` rows."""
+    def store(c: sqlite3.Connection, source: str, rows: Sequence[tuple[str, str, bytes | None, int]]) -> str | None:
+        """Inside a transaction: :meth:`record` with results already encoded by :func:`result_row`."""
         c.execute("DELETE FROM results WHERE source = ?", (source,))
-        c.executemany("INSERT INTO results (source, data) VALUES (?, ?)", rows)
+        c.executemany("INSERT INTO results (source, data, packed, packed_count) VALUES (?, ?, ?, ?)", rows)
         row = c.execute("SELECT spool FROM urls WHERE url = ?", (source,)).fetchone()
         c.execute("UPDATE urls SET state = 'done', spool = NULL WHERE url = ?", (source,))
         return row[0] if row else None
 
     def recorded(self) -> Iterator[DocumentResult]:
         with self.lock:
-            rows = self.conn.execute("SELECT data FROM results ORDER BY id").fetchall()
-        for (data,) in rows:
-            yield result_from_json(data)
+            rows = self.conn.execute("SELECT data, packed, packed_count FROM results ORDER BY id").fetchall()
+        for data, packed, count in rows:
+            result = result_from_json(data)
+            if packed:
+                result.packed, result.packed_count = bytes(packed), count
+            yield result
 
     def parents(self, url: str) -> list[str]:
         with self.lock:
