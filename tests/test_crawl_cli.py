@@ -82,7 +82,8 @@ def test_sigkill_then_resume_gives_the_uninterrupted_report_without_refetching(s
 
     state, out = tmp_path / "killed.sqlite3", tmp_path / "resumed.json"
     with serve_site(root, slow=1.5) as site:
-        proc = subprocess.Popen([sys.executable, "-m", "scanner.cli", *_args(site.url, state, out, "--jobs", "1")],
+        # two workers: their findings come back packed, are stored so and must come back from the state
+        proc = subprocess.Popen([sys.executable, "-m", "scanner.cli", *_args(site.url, state, out, "--jobs", "2")],
                                 cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 60
         while len(site.log) < 40 and time.monotonic() < deadline and proc.poll() is None:
@@ -92,7 +93,7 @@ def test_sigkill_then_resume_gives_the_uninterrupted_report_without_refetching(s
         proc.wait()
         first = [(m, t) for m, t, _, _ in site.log]
         assert not out.exists()
-        assert main(_args(site.url, state, out, "--jobs", "1", "--resume")) == 1
+        assert main(_args(site.url, state, out, "--jobs", "2", "--resume")) == 1
         second = [(m, t) for m, t, _, _ in site.log][len(first):]
     assert _comparable(json.loads(out.read_text(encoding="utf-8"))) == expected
     twice = {r for r in set(first) & set(second) if r[1] not in RETRIED and "calendar" not in r[1]}
