@@ -454,8 +454,13 @@ class Detector:
         sign = self._fingerprint
         for c in kept:
             c.shown = c.recognizer.display(c.value)
+        contexts = _contexts(text, kept)
+        # One location dict per piece, copied per finding (same keys, same order as to_dict);
+        # a bbox list is not shared between findings: those build their own.
+        base = loc.to_dict(None, None) if loc.bbox is None else None
+        include_values = self.include_values
         out = []
-        for j, c in enumerate(kept):  # in text order: count newlines once, not from the top for each
+        for c, context in zip(kept, contexts, strict=True):  # in text order: count newlines once
             rule = c.recognizer.rule
             start, end = c.start, c.end
             if multiline:
@@ -463,14 +468,19 @@ class Detector:
                 counted = start
                 nl = text.rfind("\n", 0, start) + 1
                 start, end = start - nl, end - nl
-            location = loc.to_dict(start, end)
+            if base is not None:
+                location = base.copy()
+                location["start"] = start
+                location["end"] = end
+            else:
+                location = loc.to_dict(start, end)
             location["line"] = line
-            unmasked = c.exposure == "unmasked"
+            exposure = c.exposure
             finding = Finding(rule.entity, rule.id, source, parent, location, c.shown, sign(c.value),
-                              c.exposure,  # type: ignore[arg-type]
-                              rule.severity if unmasked else rule.partial_severity,  # type: ignore[arg-type]
-                              c.score, _context(text, j, kept), rule.remediation)
-            if self.include_values:
+                              exposure,  # type: ignore[arg-type]
+                              rule.severity if exposure == "unmasked" else rule.partial_severity,  # type: ignore[arg-type]
+                              c.score, context, rule.remediation)
+            if include_values:
                 finding.extra["value"] = c.value
             out.append(finding)
         return out
@@ -537,51 +547,91 @@ def _resolve_overlaps(cands: list[_Candidate]) -> list[_Candidate]:
     return kept
 
 
-def _context(text: str, j: int, kept: list[_Candidate]) -> str:
-    """A snippet around the value ``kept[j]`` with every value in it masked, and stray long
-    numbers and stand-alone names masked too: reports never carry raw personal data."""
-    c = kept[j]
-    a = max(0, c.start - CONTEXT_RADIUS)
-    b = min(len(text), c.end + CONTEXT_RADIUS)
-    # The stretches between values are folded and scrubbed as one string, joined by newlines
-    # (which no scrub pattern crosses or needs; scrubbing keeps lengths), then cut apart again.
-    if (j == 0 or kept[j - 1].end <= a) and (j + 1 == len(kept) or kept[j + 1].start >= b):
-        before = text[a:c.start]  # the usual case: no other value within reach
-        scrubbed = _scrub(fold(before + "\n" + text[c.end:b]))
-        snippet = (scrubbed[:len(before)] + c.shown + scrubbed[len(before) + 1:])
-    else:
-        snippet = _snippet(text, j, kept, a, b)
-    snippet = snippet.replace("\n", " ").replace("\t", " ").strip()
-    return ("…" if a > 0 else "") + snippet + ("…" if b < len(text) else "")
+def _contexts(text: str, kept: list[_Candidate]) -> list[str]:
+    """For each value of ``kept`` (in text order, without overlaps), a snippet around it with
+    every value in it shown as reports show it, and stray long numbers and stand-alone names
+    masked: reports never carry raw personal data.
 
-
-def _snippet(text: str, j: int, kept: list[_Candidate], a: int, b: int) -> str:
-    """``text[a:b]`` scrubbed, with every value in it shown as reports show it."""
-    first = j
-    while first > 0 and kept[first - 1].end > a:  # ``kept`` is in text order, without overlaps
-        first -= 1
+    The stretches between values of every snippet are folded and scrubbed as one string, joined
+    by newlines (which no scrub pattern crosses or needs; scrubbing keeps lengths), then cut
+    apart again: per value that costs a few slices instead of a fold and three regex calls."""
+    n = len(text)
+    count = len(kept)
     gaps: list[str] = []
-    shown: list[str] = []
-    pos = a
-    for i in range(first, len(kept)):
-        k = kept[i]
-        if k.start >= b:
-            break
-        if k.end <= a:
+    # per snippet: its window and the index range of the values shown in it
+    plan: list[tuple[int, int, int, int]] = []
+    for j, c in enumerate(kept):
+        start, end = c.start, c.end
+        a = start - CONTEXT_RADIUS if start > CONTEXT_RADIUS else 0
+        b = end + CONTEXT_RADIUS if end + CONTEXT_RADIUS < n else n
+        if (j == 0 or kept[j - 1].end <= a) and (j + 1 == count or kept[j + 1].start >= b):
+            gaps.append(text[a:start])  # the usual case: no other value within reach
+            gaps.append(text[end:b])
+            plan.append((a, b, j, j + 1))
             continue
-        gaps.append(text[pos:max(pos, k.start)])
-        shown.append(k.shown)
-        pos = max(pos, k.end)
-    gaps.append(text[pos:b])
-    scrubbed = _scrub(fold("\n".join(gaps)))
-    parts: list[str] = []
-    cut = 0
-    for gap, value in zip(gaps, shown, strict=False):  # one gap more than values
-        parts.append(scrubbed[cut:cut + len(gap)])
-        parts.append(value)
-        cut += len(gap) + 1
-    parts.append(scrubbed[cut:])
-    return "".join(parts)
+        first = j
+        while first > 0 and kept[first - 1].end > a:
+            first -= 1
+        pos = a
+        last = first
+        for i in range(first, count):
+            k = kept[i]
+            if k.start >= b:
+                break
+            gaps.append(text[pos:max(pos, k.start)])
+            pos = max(pos, k.end)
+            last = i + 1
+        gaps.append(text[pos:b])
+        plan.append((a, b, first, last))
+    scrubbed = _scrub(_fold_batch("\n".join(gaps))).replace("\n", " ").replace("\t", " ")
+    out: list[str] = []
+    cut = 0  # where the next gap starts in ``scrubbed``
+    g = 0  # its index in ``gaps``
+    for a, b, first, last in plan:
+        if last - first == 1:
+            shown = kept[first].shown
+            if "\n" in shown or "\t" in shown:
+                shown = shown.replace("\n", " ").replace("\t", " ")
+            mid = cut + len(gaps[g])
+            stop = mid + 1 + len(gaps[g + 1])
+            snippet = (scrubbed[cut:mid] + shown + scrubbed[mid + 1:stop]).strip()
+            cut = stop + 1
+            g += 2
+        else:
+            parts: list[str] = []
+            for i in range(first, last):
+                stop = cut + len(gaps[g])
+                parts.append(scrubbed[cut:stop])
+                parts.append(kept[i].shown.replace("\n", " ").replace("\t", " "))
+                cut = stop + 1
+                g += 1
+            stop = cut + len(gaps[g])
+            parts.append(scrubbed[cut:stop])
+            cut = stop + 1
+            g += 1
+            snippet = "".join(parts).strip()
+        if a > 0:
+            snippet = "…" + snippet
+        out.append(snippet + "…" if b < n else snippet)
+    return out
+
+
+#: Below this length a string is folded by ``str.translate``; above it, by one table lookup per
+#: UTF-16 code unit in numpy (about 3× faster on a batch of snippets, slower on a short string).
+_NUMPY_FOLD_MIN = 256
+_FOLD_ARRAY = np.array(_FOLD_TABLE, np.uint16)
+
+
+def _fold_batch(s: str) -> str:
+    """:func:`fold`, faster on long strings."""
+    if len(s) < _NUMPY_FOLD_MIN:
+        return fold(s)
+    data = s.encode("utf-16-le", "surrogatepass")
+    if len(data) != 2 * len(s):
+        return fold(s)  # astral characters: their surrogates would be looked up one by one
+    out = _FOLD_ARRAY.take(np.frombuffer(data, np.uint16)).tobytes().decode("utf-16-le", "surrogatepass")
+    # A lone high surrogate followed by a lone low one would come back as one character.
+    return out if len(out) == len(s) else fold(s)
 
 
 # Words that start with a surname character but are labels, not names.
