@@ -191,7 +191,7 @@ class DocumentResult:
     def pack(self) -> None:
         """Encode the findings as spool records (``packed``), leaving ``findings`` empty."""
         if self.findings:
-            self.packed += b"".join(Spool.encode(f.to_dict()) for f in self.findings)
+            self.packed += Spool.encode_many([f.to_dict() for f in self.findings])
             self.packed_count += len(self.findings)
             self.findings = []
 
@@ -214,7 +214,8 @@ class Spool:
     A report of half a million findings lives here rather than in memory: appending writes a
     record (``marshal``, length-prefixed: several times faster than JSON both ways), iterating
     reads the records back (as many times as needed, each pass on its own offset). Items come
-    back as new dicts, so changing one changes nothing stored: use :meth:`rewrite`.
+    back as new dicts, so changing one changes nothing stored: use :meth:`rewrite`. A record may
+    hold a list of items (:meth:`encode_many`, one per document): one decoding call for them all.
     """
 
     _CHUNK = 1 << 20
@@ -230,6 +231,12 @@ class Spool:
     def encode(item: dict[str, Any]) -> bytes:
         """One item as a spool record (what :meth:`append_encoded` takes)."""
         record = marshal.dumps(item)
+        return len(record).to_bytes(4, "little") + record
+
+    @staticmethod
+    def encode_many(items: list[dict[str, Any]]) -> bytes:
+        """Several items as one spool record."""
+        record = marshal.dumps(items)
         return len(record).to_bytes(4, "little") + record
 
     def append(self, item: dict[str, Any]) -> None:
@@ -264,7 +271,11 @@ class Spool:
         pos = 0
         while pos < len(records):
             n = int.from_bytes(records[pos:pos + 4], "little")
-            yield marshal.loads(records[pos + 4:pos + 4 + n])
+            item = marshal.loads(records[pos + 4:pos + 4 + n])
+            if type(item) is list:
+                yield from item
+            else:
+                yield item
             pos += 4 + n
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
@@ -280,7 +291,11 @@ class Spool:
                 data, pos = data[pos:] + chunk, 0
                 continue
             n = int.from_bytes(data[pos:pos + 4], "little")
-            yield marshal.loads(data[pos + 4:pos + 4 + n])
+            item = marshal.loads(data[pos + 4:pos + 4 + n])
+            if type(item) is list:
+                yield from item
+            else:
+                yield item
             pos += 4 + n
 
     def rewrite(self, fn: Callable[[dict[str, Any]], dict[str, Any] | None]) -> Spool:
