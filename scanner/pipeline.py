@@ -93,11 +93,26 @@ class Scanner:
 
 # -- parallel scanning -------------------------------------------------------------------------
 _worker: Scanner | None = None
+_ocr_worker: Scanner | None = None
+#: Workers send findings back already encoded as spool records (set by :func:`scan_groups`).
+_pack = False
+#: Extractors imported before the workers fork, so each worker does not import them again.
+_PRELOAD = ("text", "html", "csv", "pdf", "xlsx", "docx")
+#: Small documents (a crawl's pages) travel to the workers in batches of at most this many
+#: documents or bytes: one task per 2 KB page cost more in pickling and process-pool bookkeeping
+#: (both sides) than scanning the page.
+_BATCH_DOCS = 16
+_BATCH_BYTES = 256 * 1024
 
 
-def _work(doc: Document) -> list[DocumentResult]:
+def _work(docs: list[Document]) -> list[list[DocumentResult]]:
     assert _worker is not None
-    return _scan_in_worker(_worker, doc)
+    return [_scan_in_worker(_worker, doc) for doc in docs]
+
+
+def _work_ocr(docs: list[Document]) -> list[list[DocumentResult]]:
+    assert _ocr_worker is not None
+    return [_scan_in_worker(_ocr_worker, doc) for doc in docs]
 
 
 def _scan_in_worker(scanner: Scanner, doc: Document) -> list[DocumentResult]:
@@ -106,12 +121,6 @@ def _scan_in_worker(scanner: Scanner, doc: Document) -> list[DocumentResult]:
         for r in results:
             r.pack()
     return results
-
-
-#: Workers send findings back already encoded as spool records (set by :func:`scan_groups`).
-_pack = False
-#: Extractors imported before the workers fork, so each worker does not import them again.
-_PRELOAD = ("text", "html", "csv", "pdf", "xlsx", "docx")
 
 
 def scan_all(items: Iterable[Document | DocumentResult], scanner: Scanner, jobs: int = 1,
@@ -128,6 +137,7 @@ def scan_all(items: Iterable[Document | DocumentResult], scanner: Scanner, jobs:
 
 
 Item = Document | DocumentResult
+Entry = tuple[int, Document]
 
 
 def _wants_ocr(doc: Document) -> bool:
@@ -139,6 +149,13 @@ def _wants_ocr(doc: Document) -> bool:
         return False
 
 
+def _size(doc: Document) -> int:
+    try:
+        return doc.size
+    except OSError:
+        return 0
+
+
 def scan_groups(items: Iterable[Item], scanner: Scanner, jobs: int = 1, *,
                 indexed: bool = False, pack: bool = False) -> Iterator[Any]:
     """Scan ``items`` and yield each with its results (a document's own result first, then those of
@@ -147,10 +164,11 @@ def scan_groups(items: Iterable[Item], scanner: Scanner, jobs: int = 1, *,
     With ``jobs <= 1`` everything runs here, in input order. Otherwise documents are scanned in
     forked worker processes that inherit the loaded rules, and results come as they finish:
     pictures and scanned PDFs go to a separate OCR worker, so text documents are not held up
-    behind them. At most ``2 × jobs`` text documents and a few OCR documents are in flight, so
-    memory stays bounded. A worker that dies (a native library crashing on a file) costs only the
-    document it held: the pool is rebuilt and the rest carry on. One OCR page budget is shared by
-    all workers. With ``pack``, findings come back encoded (:meth:`DocumentResult.pack`), so the
+    behind them. Small documents are sent in batches while every worker has work, singly when one
+    is waiting. At most ``2 × jobs`` tasks of text documents and a few OCR documents are in flight,
+    so memory stays bounded. A worker that dies (a native library crashing on a file) costs only
+    the document it held: the pool is rebuilt and the rest carry on. One OCR page budget is shared
+    by all workers. With ``pack``, findings come back encoded (:meth:`DocumentResult.pack`), so the
     parent only appends bytes to the report's spool: for consumers that need no Finding objects.
     """
 
@@ -171,18 +189,38 @@ def scan_groups(items: Iterable[Item], scanner: Scanner, jobs: int = 1, *,
     _share_ocr_budget(scanner.limits)
     ctx = multiprocessing.get_context("fork")
     lanes = {"text": _Lane(_work, jobs, 2 * jobs, ctx), "ocr": _Lane(_work_ocr, 1, 2, ctx)}
+    text = lanes["text"]
+    batch: list[Entry] = []
+    batch_bytes = 0
+
+    def submit(lane: _Lane, entries: list[Entry]) -> Iterator[Any]:
+        while lane.full():
+            for done in _collect(lanes, block=True):
+                yield out(*done)
+        lane.submit(entries)
+
     try:
         for index, item in enumerate(items):
             if isinstance(item, DocumentResult):
                 yield out(index, item, [item])
                 continue
-            lane = lanes["ocr" if _wants_ocr(item) else "text"]
-            while lane.full():
-                for done in _collect(lanes, block=True):
-                    yield out(*done)
-            lane.submit(index, item)
+            if _wants_ocr(item):
+                yield from submit(lanes["ocr"], [(index, item)])
+            else:
+                size = _size(item)
+                if size >= _BATCH_BYTES:
+                    yield from submit(text, [(index, item)])
+                else:
+                    batch.append((index, item))
+                    batch_bytes += size
+                    # a batch grows only while every worker is busy: an idle worker gets what there is
+                    if len(batch) >= _BATCH_DOCS or batch_bytes >= _BATCH_BYTES or not text.busy():
+                        entries, batch, batch_bytes = batch, [], 0
+                        yield from submit(text, entries)
             for done in _collect(lanes, block=False):
                 yield out(*done)
+        if batch:
+            yield from submit(text, batch)
         while any(lane.pending for lane in lanes.values()):
             for done in _collect(lanes, block=True):
                 yield out(*done)
@@ -191,51 +229,57 @@ def scan_groups(items: Iterable[Item], scanner: Scanner, jobs: int = 1, *,
             lane.shutdown()
 
 
-class _Lane:
-    """A process pool with its own bound on documents in flight."""
+Work = Callable[[list[Document]], list[list[DocumentResult]]]
 
-    def __init__(self, fn: Callable[[Document], list[DocumentResult]], workers: int, bound: int,
-                 ctx: BaseContext) -> None:
+
+class _Lane:
+    """A process pool with its own bound on tasks (batches of documents) in flight."""
+
+    def __init__(self, fn: Work, workers: int, bound: int, ctx: BaseContext) -> None:
         self.fn, self.workers, self.bound, self.ctx = fn, workers, bound, ctx
         self.pool: ProcessPoolExecutor | None = None
-        self.pending: dict[Future[list[DocumentResult]], tuple[int, Document]] = {}
+        self.pending: dict[Future[list[list[DocumentResult]]], list[Entry]] = {}
 
     def full(self) -> bool:
         return len(self.pending) >= self.bound
 
-    def submit(self, index: int, doc: Document) -> None:
+    def busy(self) -> bool:
+        """Every worker has a task (running or queued behind one)."""
+        return sum(not f.done() for f in self.pending) >= self.workers
+
+    def submit(self, entries: list[Entry]) -> None:
         if self.pool is None:
             self.pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=self.ctx)
+        docs = [doc for _, doc in entries]
         try:
-            future = self.pool.submit(self.fn, doc)
+            future = self.pool.submit(self.fn, docs)
         except BrokenProcessPool:
             self.rebuild()
             assert self.pool is not None
-            future = self.pool.submit(self.fn, doc)
-        self.pending[future] = (index, doc)
+            future = self.pool.submit(self.fn, docs)
+        self.pending[future] = entries
 
     def rebuild(self) -> None:
         if self.pool is not None:
             self.pool.shutdown(wait=False, cancel_futures=True)
         self.pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=self.ctx)
 
-    def take(self, future: Future[list[DocumentResult]]) -> tuple[int, Document, list[DocumentResult]]:
-        index, doc = self.pending.pop(future)
+    def take(self, future: Future[list[list[DocumentResult]]]) -> list[tuple[int, Document, list[DocumentResult]]]:
+        entries = self.pending.pop(future)
         try:
-            return index, doc, future.result()
+            return [(index, doc, results) for (index, doc), results in zip(entries, future.result(), strict=True)]
         except BrokenProcessPool:
-            # Every document in flight on the broken pool failed with it. Give the others a second
-            # chance on a fresh pool, and scan this one alone: if it crashes again, it is the culprit.
-            others = [(i, d) for f, (i, d) in self.pending.items() if f.done()
-                      and isinstance(f.exception(), BrokenProcessPool)]
-            for f in [f for f, (i, d) in self.pending.items() if (i, d) in others]:
-                del self.pending[f]
+            # Every task in flight on the broken pool failed with it. Give the others a second
+            # chance on a fresh pool, and scan this task's documents each alone: the one that
+            # crashes again is the culprit.
+            others = [f for f in self.pending if f.done() and isinstance(f.exception(), BrokenProcessPool)]
+            again = [self.pending.pop(f) for f in others]
             self.rebuild()
-            for i, d in others:
-                self.submit(i, d)
-            return index, doc, _retry_alone(self.fn, doc, self.ctx)
+            for task in again:
+                self.submit(task)
+            return [(index, doc, _retry_alone(self.fn, doc, self.ctx)) for index, doc in entries]
         except Exception as exc:
-            return index, doc, [_crashed(doc, exc)]
+            return [(index, doc, [_crashed(doc, exc)]) for index, doc in entries]
 
     def shutdown(self) -> None:
         if self.pool is not None:
@@ -255,16 +299,8 @@ def _collect(lanes: dict[str, _Lane], block: bool) -> list[tuple[int, Document, 
             future = next((f for f in lane.pending if f.done()), None)
             if future is None:
                 break
-            out.append(lane.take(future))
+            out.extend(lane.take(future))
     return out
-
-
-_ocr_worker: Scanner | None = None
-
-
-def _work_ocr(doc: Document) -> list[DocumentResult]:
-    assert _ocr_worker is not None
-    return _scan_in_worker(_ocr_worker, doc)
 
 
 def _preload() -> None:
@@ -287,12 +323,11 @@ def _share_ocr_budget(limits: Limits) -> None:
     ocr.set_budget(ocr.PageBudget(limits.ocr_page_budget, shared=multiprocessing.get_context("fork").Value("q", 0)))
 
 
-def _retry_alone(fn: Callable[[Document], list[DocumentResult]], doc: Document,
-                 ctx: BaseContext) -> list[DocumentResult]:
+def _retry_alone(fn: Work, doc: Document, ctx: BaseContext) -> list[DocumentResult]:
     """Scan ``doc`` in a single-use worker: if it crashes again, it is the culprit."""
     with ProcessPoolExecutor(max_workers=1, mp_context=ctx) as solo:
         try:
-            return solo.submit(fn, doc).result()
+            return solo.submit(fn, [doc]).result()[0]
         except Exception as exc:
             return [_crashed(doc, exc)]
 
