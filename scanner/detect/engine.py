@@ -112,6 +112,13 @@ _RAW_RUN = re.compile(f"{_char_class(_unfolded(_RUN_START))}{_char_class(_unfold
 _NEEDS_FOLD_RE = re.compile(_NEEDS_FOLD.pattern)
 
 
+def _utf16_units(text: str) -> Any:
+    """The UTF-16 code units of ``text`` as a numpy array, or None when it has characters
+    outside the Basic Multilingual Plane (then units and characters do not line up)."""
+    data = text.encode("utf-16-le", "surrogatepass")
+    return np.frombuffer(data, np.uint16) if len(data) == 2 * len(text) else None
+
+
 def fold(text: str) -> str:
     """Fold full-width digits/letters and odd spaces to ASCII, one character for one."""
     return text.translate(_FOLD_TABLE) if _NEEDS_FOLD_RE.search(text) else text
@@ -201,19 +208,27 @@ class _CharScan:
 
     def classes(self, text: str) -> Any:
         """The class bits of every character of ``text``."""
-        data = text.encode("utf-16-le", "surrogatepass")
-        if len(data) == 2 * len(text):
-            return self.table.take(np.frombuffer(data, np.uint16))
+        return self.classes_of(_utf16_units(text), text)
+
+    def classes_of(self, units: Any, text: str) -> Any:
+        """:meth:`classes`, given :func:`_utf16_units` of ``text``."""
+        if units is not None:
+            return self.table.take(units)
         codes = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), np.uint32)
         return self.table.take(np.minimum(codes, 0xFFFF))  # astral: no class
 
     def runs(self, cls: Any, least: int) -> list[tuple[int, int, int]]:
         """``(start, end, digits)`` of the digit runs (:data:`_RAW_RUN`) with at least ``least``
         digits and masks; separators, folded or not, do not count."""
+        first, end, digits = self.run_arrays(cls, least)
+        return list(zip(first.tolist(), end.tolist(), digits.tolist(), strict=True))
+
+    def run_arrays(self, cls: Any, least: int) -> tuple[Any, Any, Any]:
+        """:meth:`runs` as three integer arrays: starts, ends, digit counts."""
         # numpy's nonzero is several times faster on booleans than on integers
         starts = ((cls & self._START) != 0).nonzero()[0]
         if not len(starts):
-            return []
+            return starts, starts, starts
         body = (cls & self._BODY) != 0
         bounds = (body[1:] != body[:-1]).nonzero()[0] + 1  # where stretches of run characters begin or end
         if body[0]:
@@ -229,7 +244,7 @@ class _CharScan:
         seps = ((cls & self._SEP) != 0).nonzero()[0]
         digits = (end - first) - (np.searchsorted(seps, end) - np.searchsorted(seps, first))
         keep = digits >= least
-        return list(zip(first[keep].tolist(), end[keep].tolist(), digits[keep].tolist(), strict=True))
+        return first[keep], end[keep], digits[keep]
 
     def candidates(self, cls: Any, rule: int) -> list[int]:
         """Positions where a match of prefiltered rule number ``rule`` may start."""
@@ -285,6 +300,10 @@ class Detector:
         self._context_needs_fold = re.compile(_char_class(in_words)).search if in_words else _never
         sub = re.compile(_char_class(sources)).sub if sources else None
         self._fold_named = (lambda s: sub(_fold_match, s)) if sub else str  # type: ignore[misc]
+        # The same folding as a table over UTF-16 code units (identity elsewhere), for numpy.
+        self._named_table = np.arange(0x10000, dtype=np.uint16)
+        for c in sources:
+            self._named_table[ord(c)] = _FOLD[ord(c)]
         self._prefiltered: list[tuple[RuleRecognizer, re.Pattern[str], int]] = []
         self._full: list[RuleRecognizer] = []
         for rec in self.recognizers:
@@ -369,17 +388,23 @@ class Detector:
         """Every rule's validated hits in ``text`` (offsets into ``text``), in rule order."""
         found: dict[int, list[Hit]] = {}
         scan = self._scan
-        cls = scan.classes(text) if scan is not None and (self._by_digits or self._prefiltered) else None
+        units = None
+        cls = None
+        if scan is not None and (self._by_digits or self._prefiltered):
+            units = _utf16_units(text)
+            cls = scan.classes_of(units, text)
         if self._by_digits:
             least = self._by_digits[0].rule.anchor_min_digits
             if cls is not None:
-                runs = scan.runs(cls, least)  # type: ignore[union-attr]
+                runs = scan.run_arrays(cls, least)  # type: ignore[union-attr]
             else:
                 # Unfolded separators (U+3000, '－' …) count as digits here: never fewer than folded.
-                runs = [(rs, rend, digits) for rs, rend, run in map(_span_group, _RAW_RUN.finditer(text))
-                        if (digits := len(run) - run.count(" ") - run.count("-")) >= least]
-            if runs:
-                self._digit_hits(text, runs, found)
+                found_runs = [(rs, rend, digits) for rs, rend, run in map(_span_group, _RAW_RUN.finditer(text))
+                              if (digits := len(run) - run.count(" ") - run.count("-")) >= least]
+                runs = tuple(np.array(col, dtype=np.int64) for col in zip(*found_runs, strict=True)) \
+                    if found_runs else (np.zeros(0, np.int64),) * 3
+            if len(runs[0]):
+                self._digit_hits(text, runs, found, units)
         for k, (rec, prefilter, width) in enumerate(self._prefiltered):
             last_end = -1
             out = found.setdefault(id(rec), [])
@@ -403,32 +428,38 @@ class Detector:
                 found[id(rec)] = rec.scan(folded, timeout=REGEX_TIMEOUT_SECONDS)
         return [found.get(id(rec), []) for rec in self.recognizers]
 
-    def _digit_hits(self, text: str, runs: list[tuple[int, int, int]], found: dict[int, list[Hit]]) -> None:
-        """Hits of the digit-anchored rules. Every run with enough digits for a rule becomes a
-        window (the run, room for a prefix before it, margins); the windows of the runs long
-        enough for a rule are joined by newlines (which no pattern crosses), folded where a
-        pattern could tell, and searched by the rule in one pass. Only matches lying in their own
-        run's window (not in a margin) are validated."""
+    def _digit_hits(self, text: str, runs: tuple[Any, Any, Any], found: dict[int, list[Hit]],
+                    units: Any = None) -> None:
+        """Hits of the digit-anchored rules. Every run (start, end and digit-count arrays) with
+        enough digits for a rule becomes a window (the run, room for a prefix before it,
+        margins); the windows of the runs long enough for a rule are joined by newlines (which no
+        pattern crosses), folded where a pattern could tell, and searched by the rule in one
+        pass. Only matches lying in their own run's window (not in a margin) are validated.
+        ``units``: :func:`_utf16_units` of ``text`` (None: join the windows in Python)."""
         least = self._by_digits[0].rule.anchor_min_digits
         n = len(text)
-        windows = [(rs - _BEFORE - _MARGIN if rs > _BEFORE + _MARGIN else 0, rs, rend, digits)
-                   for rs, rend, digits in runs]
-        joined_for: dict[int, tuple[str, list[int], list[tuple[int, int, int, int]]]] = {}
+        run_start, run_end, run_digits = runs
+        win_start = np.maximum(run_start - (_BEFORE + _MARGIN), 0)
+        win_end = np.minimum(run_end + _MARGIN, n)
+        joined_for: dict[int, tuple[str, list[int], list[int], list[int], list[int]]] = {}
         for rec in self._by_digits:
             need = rec.rule.anchor_min_digits
             if need not in joined_for:
-                chosen = windows if need == least else [w for w in windows if w[3] >= need]
-                joined = self._fold_named("\n".join([text[a:rend + _MARGIN] for a, _, rend, _ in chosen]))
-                starts = list(accumulate([min(rend + _MARGIN, n) - a + 1 for a, _, rend, _ in chosen], initial=0))
-                joined_for[need] = (joined, starts, chosen)
-            joined, starts, chosen = joined_for[need]
-            if not chosen:
+                if need == least:
+                    a_arr, e_arr, rs_arr, rend_arr = win_start, win_end, run_start, run_end
+                else:
+                    keep = run_digits >= need
+                    a_arr, e_arr, rs_arr, rend_arr = win_start[keep], win_end[keep], run_start[keep], run_end[keep]
+                joined, starts = self._join_windows(text, units, a_arr, e_arr)
+                joined_for[need] = (joined, starts, a_arr.tolist(), rs_arr.tolist(), rend_arr.tolist())
+            joined, starts, win_a, win_rs, win_rend = joined_for[need]
+            if not win_a:
                 continue
             seen: set[tuple[int, int]] = set()
             out = found.setdefault(id(rec), [])
             for start, end, pattern in rec.spans(joined):
                 i = bisect_right(starts, start) - 1
-                a, rs, rend, _ = chosen[i]
+                a, rs, rend = win_a[i], win_rs[i], win_rend[i]
                 shift = a - starts[i]
                 if start + shift < rs - _BEFORE or end + shift > rend + _AFTER:
                     continue  # in a margin, where look-arounds do not see the whole context
@@ -443,6 +474,27 @@ class Detector:
                 if hit is not None:
                     out.append(hit)
             out.sort(key=_hit_start)
+
+    def _join_windows(self, text: str, units: Any, a: Any, e: Any) -> tuple[str, list[int]]:
+        """``text[a[i]:e[i]]`` for every window, joined by newlines and folded where a pattern
+        could tell (:attr:`_fold_named`), and where each window starts in the result."""
+        if not len(a):
+            return "", [0]
+        blocks = e - a + 1  # each window and its newline
+        ends = np.cumsum(blocks)
+        starts = ends - blocks
+        if units is not None:
+            total = int(ends[-1]) - 1  # no newline after the last window
+            src = np.arange(total) + np.repeat(a - starts, blocks)[:total]
+            newlines = ends[:-1] - 1
+            src[newlines] = 0
+            picked = units.take(src)
+            picked[newlines] = 10
+            joined = self._named_table.take(picked).tobytes().decode("utf-16-le", "surrogatepass")
+            if len(joined) == total:  # else a lone high and a lone low surrogate met: join as text
+                return joined, [*starts.tolist(), int(ends[-1])]
+        joined = self._fold_named("\n".join([text[i:j] for i, j in zip(a.tolist(), e.tolist(), strict=True)]))
+        return joined, [*starts.tolist(), int(ends[-1])]
 
     # -- findings ------------------------------------------------------------------------------
     def _findings(self, kept: list[_Candidate], segment: Segment, source: str,
