@@ -117,6 +117,9 @@ class RuleRecognizer(PatternRecognizer):
         #: Every character the patterns name (None: some class is open-ended, like ``.`` or ``[^…]``).
         self.alphabet = _alphabet(self._fast.pattern) if self._fast is not None else None
         self._guard = ""
+        # display(): per value length, where the mask goes (for the rule's mask_display).
+        self._display_of: tuple[int, int] | None = None
+        self._display_cuts: dict[int, tuple[int, int, str] | tuple[()]] = {}
         if self._fast is not None and self.prefilter is not None:
             # A leading look-ahead on the first two characters (semantically void: every match
             # starts so) lets the standard library reject most positions with one test.
@@ -267,10 +270,16 @@ class RuleRecognizer(PatternRecognizer):
 
     def display(self, value: str) -> str:
         """The value as a report may show it: the policy's display region masked."""
-        region = _positions(self.rule.mask_display, len(value))
-        if not region:
+        display = self.rule.mask_display
+        if display is not self._display_of:  # first call, or the rule was changed
+            self._display_of, self._display_cuts = display, {}
+        cut = self._display_cuts.get(len(value))
+        if cut is None:
+            region = _positions(display, len(value))
+            cut = self._display_cuts[len(value)] = (region.start, region.stop, MASK * len(region)) if region else ()
+        if not cut:
             return value
-        return value[:region.start] + MASK * len(region) + value[region.stop:]
+        return value[:cut[0]] + cut[2] + value[cut[1]:]
 
 
 # -- prefilter derivation --------------------------------------------------------------------------
