@@ -110,13 +110,9 @@ class CellBlock(Segment):
         self._columns = columns
         self._headers = headers
         self._min_chars = min_chars
-        # Cell k sits on line k unless a cell holds a newline of its own: then keep where each starts.
-        if self.text.count("\n") == len(cells) - 1:
-            self._cells: list[str] | None = None
-            self._offsets: list[int] | None = None
-        else:
-            self._cells = cells
-            self._offsets = list(accumulate([len(c) + 1 for c in cells], initial=0))
+        # Cell k sits on line k unless a cell holds a newline of its own: then keep the cells.
+        self._cells: list[str] | None = None if self.text.count("\n") == len(cells) - 1 else cells
+        self._offsets: list[int] | None = None  # where each cell starts: made by the first part() call
 
     @property  # type: ignore[override]
     def location(self) -> Location:
@@ -133,12 +129,10 @@ class CellBlock(Segment):
 
     def part(self, offset: int) -> tuple[int, Segment]:
         """The cell holding ``offset``, and where its text starts in the block's text."""
-        text = self.text
-        if self._offsets is None:
-            start = text.rfind("\n", 0, offset) + 1
-            end = text.find("\n", offset)
-            k = text.count("\n", 0, start)
-            return start, self._cell(k, text[start:] if end < 0 else text[start:end])
+        if self._offsets is None:  # once per block: a block of many findings would rescan its text for each
+            cells = self._cells if self._cells is not None else self.text.split("\n")
+            self._cells = cells
+            self._offsets = list(accumulate([len(c) + 1 for c in cells], initial=0))
         assert self._cells is not None
         k = bisect_right(self._offsets, offset) - 1
         return self._offsets[k], self._cell(k, self._cells[k])
