@@ -206,32 +206,34 @@ def _glyphs(textpage: pdfium.PdfTextPage, to_layout: ToLayout) -> list[Glyph]:
     text = textpage.get_text_range()
     if len(text) != count:  # pdfium inserted or dropped characters: read them one by one
         text = "".join(chr(pdfium_c.FPDFText_GetUnicode(raw, i) or 32) for i in range(count))
-    handle = _address(raw)
-    box = _BoxReader()
+    handle = _pointer(raw)
+    rect = pdfium_c.FS_RECTF()
+    out = ctypes.c_void_p(ctypes.addressof(rect))
+    unpack = _RECT.unpack_from
+    loose_box = _LOOSE_CHAR_BOX
     glyphs: list[Glyph] = []
     append = glyphs.append
     upright = to_layout is _UPRIGHT
     for match in _RUN.finditer(text):
         start, end = match.span()
         space = start > 0 and text[start - 1] in _SPACES
-        first = box(handle, start)
-        if first is None:
+        if not loose_box(handle, start, out):
             continue
-        left, top, right, bottom = first
+        left, top, right, bottom = unpack(rect)
         if end - start > 1:
-            last = box(handle, end - 1)
-            if last is None:
+            if not loose_box(handle, end - 1, out):
                 continue
-            h = max(top - bottom, last[1] - last[3])
-            width = last[2] - left
-            if width > (end - start) * 1.25 * h + 1 or width < 0 or last[3] >= top or last[1] <= bottom:
-                _each_char(box, handle, text, start, end, space, to_layout, append)
+            l_left, l_top, l_right, l_bottom = unpack(rect)
+            h = max(top - bottom, l_top - l_bottom)
+            width = l_right - left
+            if width > (end - start) * 1.25 * h + 1 or width < 0 or l_bottom >= top or l_top <= bottom:
+                _each_char(handle, rect, out, text, start, end, space, to_layout, append)
                 continue
-            right = last[2]
-            if last[3] < bottom:
-                bottom = last[3]
-            if last[1] > top:
-                top = last[1]
+            right = l_right
+            if l_bottom < bottom:
+                bottom = l_bottom
+            if l_top > top:
+                top = l_top
         if top <= bottom:
             continue
         if upright:  # the common case, inlined
@@ -242,60 +244,64 @@ def _glyphs(textpage: pdfium.PdfTextPage, to_layout: ToLayout) -> list[Glyph]:
 
 
 def _each_char(
-    box: _BoxReader, handle: int, text: str, start: int, end: int, space: bool, to_layout: ToLayout, append: Callable
+    handle: ctypes.c_void_p,
+    rect: ctypes.Structure,
+    out: ctypes.c_void_p,
+    text: str,
+    start: int,
+    end: int,
+    space: bool,
+    to_layout: ToLayout,
+    append: Callable,
 ) -> None:
     for i in range(start, end):
-        found = box(handle, i)
-        if found is not None and found[1] > found[3]:
-            left, top, right, bottom = found
-            append((*to_layout(left, bottom, right, top), text[i], space))
-            space = False
+        if _LOOSE_CHAR_BOX(handle, i, out):
+            left, top, right, bottom = _RECT.unpack_from(rect)
+            if top > bottom:
+                append((*to_layout(left, bottom, right, top), text[i], space))
+                space = False
 
 
 def _address(handle: object) -> int:
     return ctypes.cast(handle, ctypes.c_void_p).value or 0
 
 
-def _untyped(fn: object, restype: object, *argtypes: object) -> Callable:
-    """The same pdfium function behind a prototype taking plain addresses.
+def _pointer(handle: object) -> ctypes.c_void_p:
+    return ctypes.c_void_p(_address(handle))
 
-    pypdfium2's bindings check pointer types on every call (about 1.8 µs); with ``c_void_p``
-    arguments a call costs 0.6 µs, which matters in loops over every word of every page.
+
+class _Object(ctypes.c_void_p):
+    """A pdfium handle returned as it is: ctypes converts a plain ``c_void_p`` result to an int,
+    which would have to be wrapped again to be passed on."""
+
+
+def _bare(fn: object, restype: object = ctypes.c_int) -> Callable:
+    """The same pdfium function without a prototype (argument types are taken from the call).
+
+    pypdfium2's bindings check and convert every argument (about 1.2 µs a call); a bare call
+    costs about 0.5 µs, which matters in loops over every word and object of every page.
+    Pointer arguments must be ctypes pointers (``c_void_p`` instances): a Python int would be
+    passed as a C int. Python ints are right for pdfium's ``int`` parameters (indexes).
     """
-    return ctypes.CFUNCTYPE(restype, *argtypes)(_address(fn))  # type: ignore[arg-type]
+    return ctypes.CFUNCTYPE(restype)(_address(fn))  # type: ignore[arg-type]
 
 
-_LOOSE_CHAR_BOX = _untyped(
-    pdfium_c.FPDFText_GetLooseCharBox, ctypes.c_int, ctypes.c_void_p, ctypes.c_int, ctypes.c_void_p
-)
-_GET_OBJECT = _untyped(pdfium_c.FPDFPage_GetObject, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int)
-_OBJECT_TYPE = _untyped(pdfium_c.FPDFPageObj_GetType, ctypes.c_int, ctypes.c_void_p)
-_OBJECT_BOUNDS = _untyped(
-    pdfium_c.FPDFPageObj_GetBounds,
-    ctypes.c_int,
-    ctypes.c_void_p,
-    ctypes.c_void_p,
-    ctypes.c_void_p,
-    ctypes.c_void_p,
-    ctypes.c_void_p,
-)
+_LOOSE_CHAR_BOX = _bare(pdfium_c.FPDFText_GetLooseCharBox)  # (text page, index, FS_RECTF*) -> ok
+_GET_OBJECT = _bare(pdfium_c.FPDFPage_GetObject, _Object)  # (page, index) -> object or NULL
+_OBJECT_TYPE = _bare(pdfium_c.FPDFPageObj_GetType)  # (object) -> FPDF_PAGEOBJ_*, UNKNOWN for NULL
+_OBJECT_BOUNDS = _bare(pdfium_c.FPDFPageObj_GetBounds)  # (object, float* left, bottom, right, top) -> ok
 _RECT = struct.Struct("4f")  # FS_RECTF: left, top, right, bottom
 
 
-class _BoxReader:
-    """Call: the loose box of character ``index`` as ``(left, top, right, bottom)``, or None."""
+class _Floats:
+    """Four floats filled by :data:`_OBJECT_BOUNDS` (left, bottom, right, top), and pointers to them."""
 
-    __slots__ = ("_address", "_rect", "_unpack")
+    __slots__ = ("buffer", "pointers")
 
     def __init__(self) -> None:
-        self._rect = pdfium_c.FS_RECTF()
-        self._address = ctypes.addressof(self._rect)
-        self._unpack = _RECT.unpack_from
-
-    def __call__(self, handle: int, index: int) -> tuple[float, float, float, float] | None:
-        if not _LOOSE_CHAR_BOX(handle, index, self._address):
-            return None
-        return self._unpack(self._rect)  # type: ignore[return-value]
+        self.buffer = (ctypes.c_float * 4)()
+        base, size = ctypes.addressof(self.buffer), ctypes.sizeof(ctypes.c_float)
+        self.pointers = tuple(ctypes.c_void_p(base + k * size) for k in range(4))
 
 
 def _looks_scanned(page: pdfium.PdfPage) -> bool:
@@ -316,15 +322,15 @@ def _looks_scanned(page: pdfium.PdfPage) -> bool:
 def _has_page_image(page: pdfium.PdfPage) -> bool:
     """Does an image cover at least half of the page?"""
     raw = page.raw
+    handle = _pointer(raw)
     width, height = page.get_size()
-    floats = (ctypes.c_float * 4)()
-    base, size = ctypes.addressof(floats), ctypes.sizeof(ctypes.c_float)
+    floats = _Floats()
     for i in range(pdfium_c.FPDFPage_CountObjects(raw)):
-        obj = _GET_OBJECT(_address(raw), i)
-        if not obj or _OBJECT_TYPE(obj) != pdfium_c.FPDF_PAGEOBJ_IMAGE:
+        obj = _GET_OBJECT(handle, i)
+        if _OBJECT_TYPE(obj) != pdfium_c.FPDF_PAGEOBJ_IMAGE:
             continue
-        if _OBJECT_BOUNDS(obj, base, base + size, base + 2 * size, base + 3 * size):
-            left, bottom, right, top = floats
+        if _OBJECT_BOUNDS(obj, *floats.pointers):
+            left, bottom, right, top = floats.buffer
             if (right - left) * (top - bottom) >= 0.5 * width * height:
                 return True
     return False
@@ -333,19 +339,19 @@ def _has_page_image(page: pdfium.PdfPage) -> bool:
 def _rules(page: pdfium.PdfPage, to_layout: ToLayout) -> Rules | None:
     """Horizontal and vertical ruling lines drawn as path objects (table borders)."""
     raw = page.raw
-    handle = _address(raw)
+    handle = _pointer(raw)
     boxes: list[Box] = []
-    floats = (ctypes.c_float * 4)()
-    base, size = ctypes.addressof(floats), ctypes.sizeof(ctypes.c_float)
-    addrs = (base, base + size, base + 2 * size, base + 3 * size)  # left, bottom, right, top
+    floats = _Floats()
+    p_left, p_bottom, p_right, p_top = floats.pointers
+    buffer = floats.buffer
     unpack = struct.Struct("4f").unpack_from
     path_type = pdfium_c.FPDF_PAGEOBJ_PATH
     budget = _MAX_PATH_SEGMENTS
     for i in range(pdfium_c.FPDFPage_CountObjects(raw)):
         obj = _GET_OBJECT(handle, i)
-        if not obj or _OBJECT_TYPE(obj) != path_type or not _OBJECT_BOUNDS(obj, *addrs):
+        if _OBJECT_TYPE(obj) != path_type or not _OBJECT_BOUNDS(obj, p_left, p_bottom, p_right, p_top):
             continue
-        left, bottom, right, top = unpack(floats)
+        left, bottom, right, top = unpack(buffer)
         width, height = right - left, top - bottom
         if min(width, height) <= _RULE_MAX_THICK:
             if max(width, height) >= _RULE_MIN_LEN:
