@@ -105,12 +105,15 @@ _BATCH_DOCS = 16
 _BATCH_BYTES = 256 * 1024
 
 
-def _work(docs: list[Document]) -> list[list[DocumentResult]]:
+def _work(docs: list[Document]) -> list[list[DocumentResult] | None]:
+    """A text worker's task. None for a document that is mostly OCR work (a picture, a scanned
+    PDF): the parent sends it on to the OCR lane. Deciding here, not in the parent, keeps the
+    parent (which fetches and records for a crawl) from opening every PDF."""
     assert _worker is not None
-    return [_scan_in_worker(_worker, doc) for doc in docs]
+    return [None if _wants_ocr(doc) else _scan_in_worker(_worker, doc) for doc in docs]
 
 
-def _work_ocr(docs: list[Document]) -> list[list[DocumentResult]]:
+def _work_ocr(docs: list[Document]) -> list[list[DocumentResult] | None]:
     assert _ocr_worker is not None
     return [_scan_in_worker(_ocr_worker, doc) for doc in docs]
 
@@ -194,7 +197,8 @@ def scan_groups(items: Iterable[Item], scanner: Scanner, jobs: int = 1, *,
     batch_bytes = 0
 
     def submit(lane: _Lane, entries: list[Entry]) -> Iterator[Any]:
-        while lane.full():
+        # documents sent on to OCR wait in its lane: past a bound, new text work waits for them too
+        while lane.full() or lanes["ocr"].backlog():
             for done in _collect(lanes, block=True):
                 yield out(*done)
         lane.submit(entries)
@@ -204,19 +208,16 @@ def scan_groups(items: Iterable[Item], scanner: Scanner, jobs: int = 1, *,
             if isinstance(item, DocumentResult):
                 yield out(index, item, [item])
                 continue
-            if _wants_ocr(item):
-                yield from submit(lanes["ocr"], [(index, item)])
+            size = _size(item)
+            if size >= _BATCH_BYTES:
+                yield from submit(text, [(index, item)])
             else:
-                size = _size(item)
-                if size >= _BATCH_BYTES:
-                    yield from submit(text, [(index, item)])
-                else:
-                    batch.append((index, item))
-                    batch_bytes += size
-                    # a batch grows only while every worker is busy: an idle worker gets what there is
-                    if len(batch) >= _BATCH_DOCS or batch_bytes >= _BATCH_BYTES or not text.busy():
-                        entries, batch, batch_bytes = batch, [], 0
-                        yield from submit(text, entries)
+                batch.append((index, item))
+                batch_bytes += size
+                # a batch grows only while every worker is busy: an idle worker gets what there is
+                if len(batch) >= _BATCH_DOCS or batch_bytes >= _BATCH_BYTES or not text.busy():
+                    entries, batch, batch_bytes = batch, [], 0
+                    yield from submit(text, entries)
             for done in _collect(lanes, block=False):
                 yield out(*done)
         if batch:
@@ -229,7 +230,7 @@ def scan_groups(items: Iterable[Item], scanner: Scanner, jobs: int = 1, *,
             lane.shutdown()
 
 
-Work = Callable[[list[Document]], list[list[DocumentResult]]]
+Work = Callable[[list[Document]], list[list[DocumentResult] | None]]
 
 
 class _Lane:
@@ -238,10 +239,14 @@ class _Lane:
     def __init__(self, fn: Work, workers: int, bound: int, ctx: BaseContext) -> None:
         self.fn, self.workers, self.bound, self.ctx = fn, workers, bound, ctx
         self.pool: ProcessPoolExecutor | None = None
-        self.pending: dict[Future[list[list[DocumentResult]]], list[Entry]] = {}
+        self.pending: dict[Future[list[list[DocumentResult] | None]], list[Entry]] = {}
 
     def full(self) -> bool:
         return len(self.pending) >= self.bound
+
+    def backlog(self) -> bool:
+        """More tasks wait than twice the bound (documents handed on from another lane)."""
+        return len(self.pending) >= 2 * self.bound + 2
 
     def busy(self) -> bool:
         """Every worker has a task (running or queued behind one)."""
@@ -264,7 +269,8 @@ class _Lane:
             self.pool.shutdown(wait=False, cancel_futures=True)
         self.pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=self.ctx)
 
-    def take(self, future: Future[list[list[DocumentResult]]]) -> list[tuple[int, Document, list[DocumentResult]]]:
+    def take(self, future: Future[list[list[DocumentResult] | None]]
+             ) -> list[tuple[int, Document, list[DocumentResult] | None]]:
         entries = self.pending.pop(future)
         try:
             return [(index, doc, results) for (index, doc), results in zip(entries, future.result(), strict=True)]
@@ -299,7 +305,11 @@ def _collect(lanes: dict[str, _Lane], block: bool) -> list[tuple[int, Document, 
             future = next((f for f in lane.pending if f.done()), None)
             if future is None:
                 break
-            out.extend(lane.take(future))
+            for index, doc, results in lane.take(future):
+                if results is None:  # mostly OCR work: its own lane
+                    lanes["ocr"].submit([(index, doc)])
+                else:
+                    out.append((index, doc, results))
     return out
 
 
@@ -323,7 +333,7 @@ def _share_ocr_budget(limits: Limits) -> None:
     ocr.set_budget(ocr.PageBudget(limits.ocr_page_budget, shared=multiprocessing.get_context("fork").Value("q", 0)))
 
 
-def _retry_alone(fn: Work, doc: Document, ctx: BaseContext) -> list[DocumentResult]:
+def _retry_alone(fn: Work, doc: Document, ctx: BaseContext) -> list[DocumentResult] | None:
     """Scan ``doc`` in a single-use worker: if it crashes again, it is the culprit."""
     with ProcessPoolExecutor(max_workers=1, mp_context=ctx) as solo:
         try:

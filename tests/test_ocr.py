@@ -246,3 +246,15 @@ def test_mixed_pdf_without_ocr_lists_the_unread_pages(no_ocr: None) -> None:
     assert any("13812345678" in s.text for s in segments)
     assert doc.meta["ocr_pages"] == [2] and doc.meta["ocr_unread_pages"] == [2]
     assert not ocr.available()
+
+
+def test_routing_sends_scans_to_ocr_and_text_pdfs_to_the_text_workers(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    scan, text, mixed = _pdf([None, None]), _pdf(["Tel 13812345678"]), _pdf(["cover", None])
+    (tmp_path / "scan.pdf").write_bytes(scan)
+    (tmp_path / "empty.pdf").write_bytes(b"")
+    assert ocr.needs_ocr(Document(source="s.pdf", data=scan), "pdf")
+    assert ocr.needs_ocr(Document(source="s.pdf", path=tmp_path / "scan.pdf"), "pdf")  # read from disk too
+    assert not ocr.needs_ocr(Document(source="t.pdf", data=text), "pdf")
+    assert not ocr.needs_ocr(Document(source="m.pdf", data=mixed), "pdf")  # its picture page is OCRed there
+    assert not ocr.needs_ocr(Document(source="e.pdf", path=tmp_path / "empty.pdf"), "pdf")
+    assert ocr.needs_ocr(Document(source="p.png", data=_png()), "png")
