@@ -281,8 +281,7 @@ class Detector:
         self.include_values = False
         self._by_digits = sorted((r for r in self.recognizers if r.rule.anchor == "digit-run"),
                                  key=lambda r: r.rule.anchor_min_digits)
-        self._words = {id(r): (_nearest_finder(r.rule.context_positive), _nearest_finder(r.rule.context_negative))
-                       for r in self.recognizers}
+        self._scorers = {id(r): _Scorer(r.rule) for r in self.recognizers}
         # Windows are folded only where a character folds into, or is itself, one the patterns
         # name: '：' and '，' are in most windows of Chinese text and matter to no pattern.
         alphabets = [r.alphabet for r in self.recognizers]
@@ -345,10 +344,12 @@ class Detector:
         pieces: dict[tuple[int, int], Segment] = {}
         context_fold = self._context_needs_fold
         per_segment: dict[tuple[int, int], list[_Candidate]] = {}
+        single = len(raw) == 1
         for rec, hits in zip(self.recognizers, per_rule, strict=True):
-            rule = rec.rule
+            window = rec.rule.context_window
+            scorer = self._scorers[id(rec)]
             for hit in hits:
-                i = bisect_right(starts, hit.start) - 1 if len(raw) > 1 else 0
+                i = 0 if single else bisect_right(starts, hit.start) - 1
                 base = starts[i]
                 start, end = hit.start - base, hit.end - base
                 if end > len(raw[i]):
@@ -366,11 +367,11 @@ class Detector:
                     header = headers[key] = fold(piece.header)
                     pieces[key] = piece
                 line_start = text.rfind("\n", 0, start) + 1
-                before = text[max(line_start, start - rule.context_window):start]
+                before = text[max(line_start, start - window):start]
                 if context_fold(before):
                     before = before.translate(_FOLD_TABLE)
-                score = _context_score(rule, self._words[id(rec)], before, header, hit.spec.requires_context,
-                                       hit.spec.score, hit.value)
+                spec = hit.spec
+                score = scorer(before, header, spec.requires_context, spec.score, hit.value)
                 if score is not None:
                     per_segment.setdefault(key, []).append(_Candidate(rec, start, end, hit.value, hit.exposure, score))
         findings: list[Finding] = []
@@ -538,51 +539,65 @@ class Detector:
         return out
 
 
-def _context_score(rule: Rule, words: tuple[re.Pattern[str] | None, re.Pattern[str] | None], before: str,
-                   header: str, requires: tuple[str, ...], score: float, value: str) -> float | None:
-    """The candidate's confidence given the (folded) words before it on its line and its column
-    header, or None when the context rules it out. ``words``: :func:`_nearest_finder` of the
-    rule's positive and negative context words."""
-    # Labels stand on the value's own line; a line above is a header row, which may name
-    # other columns ("开户账号") and must not outvote the value's own column.
-    backwards = before[::-1]
-    pos = _nearest(backwards, words[0])
-    neg = _nearest(backwards, words[1])
-    head_pos = any(w in header for w in rule.context_positive) if header else False
-    head_neg = any(w in header for w in rule.context_negative) if header else False
-    if requires and not any(w in before or w in header for w in requires):
-        return None
-    # The nearer word wins; a column header counts as the farthest context.
-    if neg is not None and (pos is None or neg <= pos):  # a tie: the longer word ("凭证号" over "证号")
-        return None
-    if pos is None and head_neg and not head_pos:
-        return None
-    has_context = pos is not None or head_pos
-    # A look-alike (an ID that also passes the credit-code check, as ~1 in 31 real IDs do) is
-    # dropped only when something around it speaks of the other kind of number.
-    if (neg is not None or head_neg) and "*" not in value and rule.validator.lookalike(value):
-        return None
-    if "*" not in value and rule.validator.name == "cn_id_card_18":
-        score += 0.35  # the check character held
-    if has_context:
-        score += 0.25
-    return min(score, 1.0)
+class _Scorer:
+    """A rule's context scoring (:meth:`__call__`), with its word finders and flags made once."""
+
+    __slots__ = ("_check_bonus", "_find_negative", "_find_positive", "_lookalike", "_negative", "_positive")
+
+    def __init__(self, rule: Rule) -> None:
+        self._positive = rule.context_positive
+        self._negative = rule.context_negative
+        self._find_positive = _nearest_finder(rule.context_positive)
+        self._find_negative = _nearest_finder(rule.context_negative)
+        self._lookalike = rule.validator.lookalike
+        self._check_bonus = rule.validator.name == "cn_id_card_18"
+
+    def __call__(self, before: str, header: str, requires: tuple[str, ...], score: float, value: str) -> float | None:
+        """The candidate's confidence given the (folded) words before it on its line and its
+        column header, or None when the context rules it out."""
+        # Labels stand on the value's own line; a line above is a header row, which may name
+        # other columns ("开户账号") and must not outvote the value's own column.
+        # The nearest word is the leftmost match in the reversed text: one search per kind.
+        backwards = before[::-1]
+        pos = neg = None
+        if self._find_positive is not None:
+            m = self._find_positive(backwards)
+            if m is not None:
+                pos = m.start()
+        if self._find_negative is not None:
+            m = self._find_negative(backwards)
+            if m is not None:
+                neg = m.start()
+        if header:
+            head_pos = any(w in header for w in self._positive)
+            head_neg = any(w in header for w in self._negative)
+        else:
+            head_pos = head_neg = False
+        if requires and not any(w in before or w in header for w in requires):
+            return None
+        # The nearer word wins; a column header counts as the farthest context.
+        if neg is not None and (pos is None or neg <= pos):  # a tie: the longer word ("凭证号" over "证号")
+            return None
+        if pos is None and head_neg and not head_pos:
+            return None
+        # A look-alike (an ID that also passes the credit-code check, as ~1 in 31 real IDs do) is
+        # dropped only when something around it speaks of the other kind of number.
+        unmasked = "*" not in value
+        if (neg is not None or head_neg) and unmasked and self._lookalike(value):
+            return None
+        if unmasked and self._check_bonus:
+            score += 0.35  # the check character held
+        if pos is not None or head_pos:
+            score += 0.25
+        return min(score, 1.0)
 
 
-def _nearest_finder(words: tuple[str, ...]) -> re.Pattern[str] | None:
-    """A pattern finding any of ``words`` in a reversed text (see :func:`_nearest`)."""
+def _nearest_finder(words: tuple[str, ...]) -> Any:
+    """The ``search`` of a pattern finding any of ``words`` in a reversed text, longer words
+    first (None without words): its leftmost match is the nearest word to the text's end."""
     if not words:
         return None
-    return re.compile("|".join(re.escape(w[::-1]) for w in sorted(words, key=len, reverse=True)))
-
-
-def _nearest(backwards: str, finder: re.Pattern[str] | None) -> int | None:
-    """Distance from the end of the text (given reversed) to the end of the nearest occurrence of
-    any of the finder's words: the leftmost match in the reversed text, found in one search."""
-    if finder is None:
-        return None
-    m = finder.search(backwards)
-    return None if m is None else m.start()
+    return re.compile("|".join(re.escape(w[::-1]) for w in sorted(words, key=len, reverse=True))).search
 
 
 def _resolve_overlaps(cands: list[_Candidate]) -> list[_Candidate]:
@@ -707,7 +722,8 @@ def _scrubbers() -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str]]:
                   for m in regex.finditer(r"\p{Han}+", s))
     name = re.compile(rf"([{_SURNAMES}])(?<![{han}].)([{han}]{{1,2}})(?![{han}])")
     labelled = re.compile(_LABELLED_NAME.pattern.replace(r"\p{Han}", f"[{han}]"))
-    return re.compile(_LONG_NUMBER.pattern), labelled, name
+    # _scrub sees folded text only: no full-width digits or asterisks are left to look for.
+    return re.compile(r"[0-9][0-9Xx*]{3,}[0-9Xx]"), labelled, name
 
 
 _HAS_DIGIT = re.compile("[0-9０-９]").search
@@ -715,6 +731,7 @@ _HAS_LABEL = re.compile(_NAME_LABELS).search
 
 
 def _scrub(s: str) -> str:
+    """Mask stray long numbers and stand-alone names in folded text (lengths unchanged)."""
     long_number, labelled, name = _scrubbers()
     if _HAS_DIGIT(s):
         s = long_number.sub(_stars, s)
@@ -728,8 +745,10 @@ def _stars(m: re.Match[str]) -> str:
 
 
 def _mask_labelled(m: re.Match[str]) -> str:
-    return m.group(1) + m.group(2) + "*" * len(m.group(3))
+    label, surname, name = m.groups()
+    return label + surname + "*" * len(name)
 
 
 def _mask_name(m: re.Match[str]) -> str:
-    return m.group() if m.group() in _NOT_NAMES else m.group(1) + "*" * len(m.group(2))
+    name = m.group()  # the surname and one or two characters
+    return name if name in _NOT_NAMES else name[0] + "*" * (len(name) - 1)
