@@ -281,6 +281,7 @@ class Detector:
         self.include_values = False
         self._by_digits = sorted((r for r in self.recognizers if r.rule.anchor == "digit-run"),
                                  key=lambda r: r.rule.anchor_min_digits)
+        self._needs = sorted({r.rule.anchor_min_digits for r in self._by_digits})
         self._scorers = {id(r): _Scorer(r.rule) for r in self.recognizers}
         # Windows are folded only where a character folds into, or is itself, one the patterns
         # name: '：' and '，' are in most windows of Chinese text and matter to no pattern.
@@ -433,41 +434,50 @@ class Detector:
                     units: Any = None) -> None:
         """Hits of the digit-anchored rules. Every run (start, end and digit-count arrays) with
         enough digits for a rule becomes a window (the run, room for a prefix before it,
-        margins); the windows of the runs long enough for a rule are joined by newlines (which no
-        pattern crosses), folded where a pattern could tell, and searched by the rule in one
-        pass. Only matches lying in their own run's window (not in a margin) are validated.
-        ``units``: :func:`_utf16_units` of ``text`` (None: join the windows in Python)."""
+        margins); the windows are joined by newlines (which no pattern crosses) into one string,
+        folded where a pattern could tell, those of the runs that meet the most rules' digit
+        counts first: each rule searches the prefix holding its windows in one pass. Only
+        matches lying in their own run's window (not in a margin) are validated, in the order
+        of the windows in the text. ``units``: :func:`_utf16_units` of ``text`` (None: join the
+        windows in Python)."""
         least = self._by_digits[0].rule.anchor_min_digits
-        n = len(text)
+        needs = self._needs
         run_start, run_end, run_digits = runs
+        text_order: list[int] | None = None
+        if len(needs) > 1:
+            level = np.searchsorted(needs, run_digits, side="right")  # how many rules' counts it meets, 1 or more
+            order = np.argsort(-level, kind="stable")
+            run_start, run_end, level = run_start[order], run_end[order], level[order]
+            count_for = {need: int(np.count_nonzero(level > k)) for k, need in enumerate(needs)}
+            text_order = order.tolist()
+        else:
+            count_for = {least: len(run_start)}
         win_start = np.maximum(run_start - (_BEFORE + _MARGIN), 0)
-        win_end = np.minimum(run_end + _MARGIN, n)
-        joined_for: dict[int, tuple[str, list[int], list[int], list[int], list[int]]] = {}
+        win_end = np.minimum(run_end + _MARGIN, len(text))
+        joined, starts = self._join_windows(text, units, win_start, win_end)
+        win_a, win_rs, win_rend = win_start.tolist(), run_start.tolist(), run_end.tolist()
         for rec in self._by_digits:
             need = rec.rule.anchor_min_digits
-            if need not in joined_for:
-                if need == least:
-                    a_arr, e_arr, rs_arr, rend_arr = win_start, win_end, run_start, run_end
-                else:
-                    keep = run_digits >= need
-                    a_arr, e_arr, rs_arr, rend_arr = win_start[keep], win_end[keep], run_start[keep], run_end[keep]
-                joined, starts = self._join_windows(text, units, a_arr, e_arr)
-                joined_for[need] = (joined, starts, a_arr.tolist(), rs_arr.tolist(), rend_arr.tolist())
-            joined, starts, win_a, win_rs, win_rend = joined_for[need]
-            if not win_a:
+            count = count_for[need]
+            if not count:
                 continue
+            inside = []
+            for start, end, pattern in rec.spans(joined, starts[count] - 1):
+                i = bisect_right(starts, start) - 1
+                shift = win_a[i] - starts[i]
+                if start + shift < win_rs[i] - _BEFORE or end + shift > win_rend[i] + _AFTER:
+                    continue  # in a margin, where look-arounds do not see the whole context
+                inside.append((i, start, end, pattern, shift))
+            if text_order is not None and len(inside) > 1:
+                inside.sort(key=lambda found: text_order[found[0]])  # type: ignore[index]
             seen: set[tuple[int, int]] = set()
             out = found.setdefault(id(rec), [])
-            for start, end, pattern in rec.spans(joined):
-                i = bisect_right(starts, start) - 1
-                a, rs, rend = win_a[i], win_rs[i], win_rend[i]
-                shift = a - starts[i]
-                if start + shift < rs - _BEFORE or end + shift > rend + _AFTER:
-                    continue  # in a margin, where look-arounds do not see the whole context
+            for i, start, end, pattern, shift in inside:
                 if (start + shift, end + shift) in seen:
                     continue  # windows of neighbouring runs overlap
                 seen.add((start + shift, end + shift))
                 if need > least:  # the exact count, after folding
+                    a, rs, rend = win_a[i], win_rs[i], win_rend[i]
                     run = joined[starts[i] + rs - a:starts[i] + rend - a]
                     if len(run) - run.count(" ") - run.count("-") < need:
                         continue

@@ -203,19 +203,22 @@ class RuleRecognizer(PatternRecognizer):
             log.warning("rule %s: pattern matching timed out; the rest of this text was not checked by it", self.name)
         return hits
 
-    def spans(self, text: str) -> list[tuple[int, int, int]]:
+    def spans(self, text: str, endpos: int | None = None) -> list[tuple[int, int, int]]:
         """``(start, end, pattern index)`` of every ``value`` this rule's patterns match in
-        ``text``, not yet validated (see :meth:`hit`)."""
+        ``text`` (up to ``endpos``, as if the text ended there), not yet validated (see
+        :meth:`hit`)."""
+        if endpos is None:
+            endpos = len(text)
         if self._fast is not None:
             groups, branch_of = self._value_groups, self._branch_of
             out = []
-            for m in self._fast.finditer(text):
+            for m in self._fast.finditer(text, 0, endpos):
                 i = branch_of[m.lastindex]  # type: ignore[index]
                 start, end = m.span(groups[i])
                 out.append((start, end, i))
             return out
         found = []
-        for m in self._combined.finditer(text):
+        for m in self._combined.finditer(text, 0, endpos):
             start, end = m.span("value")
             if start >= 0:
                 found.append((start, end, self._branch(m)))
