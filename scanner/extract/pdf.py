@@ -8,6 +8,7 @@ before the next page is read.
 
 from __future__ import annotations
 
+import codecs
 import ctypes
 import io
 import re
@@ -156,33 +157,41 @@ def _has_eof_marker(doc: Document) -> bool:
 
 def _read_page(pdf: pdfium.PdfDocument, index: int) -> tuple[list[Glyph], Rules | None, bool]:
     """Glyphs and ruling lines of one page, and whether it needs OCR: no text but something shown
-    (a scanned image, outlined text), or a few words over a page-sized image."""
+    (a scanned image, outlined text), or a few words over a page-sized image.
+
+    The page and its text page are used through bare pdfium handles, closed here: pypdfium2's
+    page objects (finalizers, parent links) cost about as much Python time as reading the page.
+    """
+    page = _LOAD_PAGE(_pointer(pdf.raw), index)
+    if not page:
+        raise ExtractError(f"PDF第{index + 1}页无法读取，文件可能已损坏")
     try:
-        page = pdf[index]
-    except pdfium.PdfiumError:
-        raise ExtractError(f"PDF第{index + 1}页无法读取，文件可能已损坏") from None
-    try:
-        to_layout = _orientation(page.get_rotation())
-        textpage = page.get_textpage()
+        to_layout = _orientation(_ROTATION(page))
+        textpage = _LOAD_TEXT_PAGE(page)
+        if not textpage:
+            raise ExtractError(f"PDF第{index + 1}页无法读取，文件可能已损坏")
         try:
             glyphs = _glyphs(textpage, to_layout)
         finally:
-            textpage.close()
+            _CLOSE_TEXT_PAGE(textpage)
         if not glyphs:
             return [], None, _looks_scanned(page)
         scanned = len(glyphs) < _FEW_WORDS and _has_page_image(page)
         return glyphs, _rules(page, to_layout), scanned
     finally:
-        page.close()
+        _CLOSE_PAGE(page)
 
 
 def _orientation(rotation: int) -> ToLayout:
-    """Map a user-space box to (x0, x1, top, bottom) as the page is displayed (y downwards)."""
-    if rotation == 90:
+    """Map a user-space box to (x0, x1, top, bottom) as the page is displayed (y downwards).
+
+    ``rotation`` is pdfium's page rotation: 0–3 quarter turns clockwise.
+    """
+    if rotation == 1:
         return lambda left, bottom, right, top: (bottom, top, left, right)
-    if rotation == 180:
+    if rotation == 2:
         return lambda left, bottom, right, top: (-right, -left, bottom, top)
-    if rotation == 270:
+    if rotation == 3:
         return lambda left, bottom, right, top: (-top, -bottom, -right, -left)
     return _UPRIGHT
 
@@ -191,7 +200,7 @@ def _UPRIGHT(left: float, bottom: float, right: float, top: float) -> tuple[floa
     return left, right, -top, -bottom
 
 
-def _glyphs(textpage: pdfium.PdfTextPage, to_layout: ToLayout) -> list[Glyph]:
+def _glyphs(textpage: _Handle, to_layout: ToLayout) -> list[Glyph]:
     """The page's words as glyphs: runs of characters between pdfium's spaces and line breaks.
 
     pdfium puts a (generated) space or line break wherever characters are not adjacent, so a run
@@ -199,14 +208,12 @@ def _glyphs(textpage: pdfium.PdfTextPage, to_layout: ToLayout) -> list[Glyph]:
     fewer calls than one box per character; a run whose ends do not look adjacent (wider than
     its characters could be, or on two lines) is placed character by character instead.
     """
-    raw = textpage.raw
-    count = pdfium_c.FPDFText_CountChars(raw)
+    count = _COUNT_CHARS(textpage)
     if count <= 0:
         return []
-    text = textpage.get_text_range()
+    text = _page_text(textpage, count)
     if len(text) != count:  # pdfium inserted or dropped characters: read them one by one
-        text = "".join(chr(pdfium_c.FPDFText_GetUnicode(raw, i) or 32) for i in range(count))
-    handle = _pointer(raw)
+        text = "".join(chr(_UNICODE(textpage, i) or 32) for i in range(count))
     rect = pdfium_c.FS_RECTF()
     out = ctypes.c_void_p(ctypes.addressof(rect))
     unpack = _RECT.unpack_from
@@ -217,17 +224,17 @@ def _glyphs(textpage: pdfium.PdfTextPage, to_layout: ToLayout) -> list[Glyph]:
     for match in _RUN.finditer(text):
         start, end = match.span()
         space = start > 0 and text[start - 1] in _SPACES
-        if not loose_box(handle, start, out):
+        if not loose_box(textpage, start, out):
             continue
         left, top, right, bottom = unpack(rect)
         if end - start > 1:
-            if not loose_box(handle, end - 1, out):
+            if not loose_box(textpage, end - 1, out):
                 continue
             l_left, l_top, l_right, l_bottom = unpack(rect)
             h = max(top - bottom, l_top - l_bottom)
             width = l_right - left
             if width > (end - start) * 1.25 * h + 1 or width < 0 or l_bottom >= top or l_top <= bottom:
-                _each_char(handle, rect, out, text, start, end, space, to_layout, append)
+                _each_char(textpage, rect, out, text, start, end, space, to_layout, append)
                 continue
             right = l_right
             if l_bottom < bottom:
@@ -243,8 +250,28 @@ def _glyphs(textpage: pdfium.PdfTextPage, to_layout: ToLayout) -> list[Glyph]:
     return glyphs
 
 
+def _page_text(textpage: _Handle, count: int) -> str:
+    """The text of all ``count`` characters, as pypdfium2's ``PdfTextPage.get_text_range()`` reads it.
+
+    Characters pdfium leaves out of the text at either end are skipped first: asked for them,
+    pdfium reads past the range (crbug.com/pdfium/2079).
+    """
+    first, last = 0, count - 1
+    while first <= last and _TEXT_INDEX(textpage, first) == -1:
+        first += 1
+    if first > last:
+        return ""
+    text_first = _TEXT_INDEX(textpage, first)
+    while (text_last := _TEXT_INDEX(textpage, last)) == -1:
+        last -= 1
+    size = text_last + 2 - text_first  # with the NUL terminator
+    buffer = (ctypes.c_ushort * size)()
+    written = _GET_TEXT(textpage, first, last + 1 - first, buffer)
+    return codecs.decode(memoryview(buffer)[: written - 1], "utf-16-le", "ignore")
+
+
 def _each_char(
-    handle: ctypes.c_void_p,
+    textpage: _Handle,
     rect: ctypes.Structure,
     out: ctypes.c_void_p,
     text: str,
@@ -255,7 +282,7 @@ def _each_char(
     append: Callable,
 ) -> None:
     for i in range(start, end):
-        if _LOOSE_CHAR_BOX(handle, i, out):
+        if _LOOSE_CHAR_BOX(textpage, i, out):
             left, top, right, bottom = _RECT.unpack_from(rect)
             if top > bottom:
                 append((*to_layout(left, bottom, right, top), text[i], space))
@@ -270,7 +297,7 @@ def _pointer(handle: object) -> ctypes.c_void_p:
     return ctypes.c_void_p(_address(handle))
 
 
-class _Object(ctypes.c_void_p):
+class _Handle(ctypes.c_void_p):
     """A pdfium handle returned as it is: ctypes converts a plain ``c_void_p`` result to an int,
     which would have to be wrapped again to be passed on."""
 
@@ -279,15 +306,29 @@ def _bare(fn: object, restype: object = ctypes.c_int) -> Callable:
     """The same pdfium function without a prototype (argument types are taken from the call).
 
     pypdfium2's bindings check and convert every argument (about 1.2 µs a call); a bare call
-    costs about 0.5 µs, which matters in loops over every word and object of every page.
-    Pointer arguments must be ctypes pointers (``c_void_p`` instances): a Python int would be
-    passed as a C int. Python ints are right for pdfium's ``int`` parameters (indexes).
+    costs about 0.3 µs, which matters in loops over every word and object of every page.
+    Pointer arguments must be ctypes pointers or arrays: a Python int would be passed as a C
+    int, which is right for pdfium's ``int`` parameters (indexes, counts). The call keeps the
+    GIL (``PYFUNCTYPE``): these calls are short, and pdfium must not be entered from two
+    threads at once anyway.
     """
-    return ctypes.CFUNCTYPE(restype)(_address(fn))  # type: ignore[arg-type]
+    return ctypes.PYFUNCTYPE(restype)(_address(fn))  # type: ignore[arg-type]
 
 
+_LOAD_PAGE = _bare(pdfium_c.FPDF_LoadPage, _Handle)  # (document, index) -> page or NULL
+_CLOSE_PAGE = _bare(pdfium_c.FPDF_ClosePage, None)  # (page)
+_ROTATION = _bare(pdfium_c.FPDFPage_GetRotation)  # (page) -> quarter turns, -1 on error
+_PAGE_WIDTH = _bare(pdfium_c.FPDF_GetPageWidthF, ctypes.c_float)  # (page) -> width
+_PAGE_HEIGHT = _bare(pdfium_c.FPDF_GetPageHeightF, ctypes.c_float)  # (page) -> height
+_LOAD_TEXT_PAGE = _bare(pdfium_c.FPDFText_LoadPage, _Handle)  # (page) -> text page or NULL
+_CLOSE_TEXT_PAGE = _bare(pdfium_c.FPDFText_ClosePage, None)  # (text page)
+_COUNT_CHARS = _bare(pdfium_c.FPDFText_CountChars)  # (text page) -> count, -1 on error
+_TEXT_INDEX = _bare(pdfium_c.FPDFText_GetTextIndexFromCharIndex)  # (text page, char index) -> index or -1
+_GET_TEXT = _bare(pdfium_c.FPDFText_GetText)  # (text page, start, count, unsigned short*) -> written
+_UNICODE = _bare(pdfium_c.FPDFText_GetUnicode, ctypes.c_uint)  # (text page, index) -> code point
 _LOOSE_CHAR_BOX = _bare(pdfium_c.FPDFText_GetLooseCharBox)  # (text page, index, FS_RECTF*) -> ok
-_GET_OBJECT = _bare(pdfium_c.FPDFPage_GetObject, _Object)  # (page, index) -> object or NULL
+_COUNT_OBJECTS = _bare(pdfium_c.FPDFPage_CountObjects)  # (page) -> count
+_GET_OBJECT = _bare(pdfium_c.FPDFPage_GetObject, _Handle)  # (page, index) -> object or NULL
 _OBJECT_TYPE = _bare(pdfium_c.FPDFPageObj_GetType)  # (object) -> FPDF_PAGEOBJ_*, UNKNOWN for NULL
 _OBJECT_BOUNDS = _bare(pdfium_c.FPDFPageObj_GetBounds)  # (object, float* left, bottom, right, top) -> ok
 _RECT = struct.Struct("4f")  # FS_RECTF: left, top, right, bottom
@@ -304,12 +345,11 @@ class _Floats:
         self.pointers = tuple(ctypes.c_void_p(base + k * size) for k in range(4))
 
 
-def _looks_scanned(page: pdfium.PdfPage) -> bool:
+def _looks_scanned(page: _Handle) -> bool:
     """Does a page without text show something (a scanned image, outlined text)?"""
-    raw = page.raw
     paths = 0
-    for i in range(pdfium_c.FPDFPage_CountObjects(raw)):
-        kind = pdfium_c.FPDFPageObj_GetType(pdfium_c.FPDFPage_GetObject(raw, i))
+    for i in range(_COUNT_OBJECTS(page)):
+        kind = _OBJECT_TYPE(_GET_OBJECT(page, i))
         if kind in (pdfium_c.FPDF_PAGEOBJ_IMAGE, pdfium_c.FPDF_PAGEOBJ_FORM, pdfium_c.FPDF_PAGEOBJ_SHADING):
             return True
         if kind == pdfium_c.FPDF_PAGEOBJ_PATH:
@@ -319,14 +359,12 @@ def _looks_scanned(page: pdfium.PdfPage) -> bool:
     return False
 
 
-def _has_page_image(page: pdfium.PdfPage) -> bool:
+def _has_page_image(page: _Handle) -> bool:
     """Does an image cover at least half of the page?"""
-    raw = page.raw
-    handle = _pointer(raw)
-    width, height = page.get_size()
+    width, height = _PAGE_WIDTH(page), _PAGE_HEIGHT(page)
     floats = _Floats()
-    for i in range(pdfium_c.FPDFPage_CountObjects(raw)):
-        obj = _GET_OBJECT(handle, i)
+    for i in range(_COUNT_OBJECTS(page)):
+        obj = _GET_OBJECT(page, i)
         if _OBJECT_TYPE(obj) != pdfium_c.FPDF_PAGEOBJ_IMAGE:
             continue
         if _OBJECT_BOUNDS(obj, *floats.pointers):
@@ -336,20 +374,19 @@ def _has_page_image(page: pdfium.PdfPage) -> bool:
     return False
 
 
-def _rules(page: pdfium.PdfPage, to_layout: ToLayout) -> Rules | None:
+def _rules(page: _Handle, to_layout: ToLayout) -> Rules | None:
     """Horizontal and vertical ruling lines drawn as path objects (table borders)."""
-    raw = page.raw
-    handle = _pointer(raw)
     boxes: list[Box] = []
     floats = _Floats()
     p_left, p_bottom, p_right, p_top = floats.pointers
     buffer = floats.buffer
     unpack = struct.Struct("4f").unpack_from
+    get_object, object_type, object_bounds = _GET_OBJECT, _OBJECT_TYPE, _OBJECT_BOUNDS
     path_type = pdfium_c.FPDF_PAGEOBJ_PATH
     budget = _MAX_PATH_SEGMENTS
-    for i in range(pdfium_c.FPDFPage_CountObjects(raw)):
-        obj = _GET_OBJECT(handle, i)
-        if _OBJECT_TYPE(obj) != path_type or not _OBJECT_BOUNDS(obj, p_left, p_bottom, p_right, p_top):
+    for i in range(_COUNT_OBJECTS(page)):
+        obj = get_object(page, i)
+        if object_type(obj) != path_type or not object_bounds(obj, p_left, p_bottom, p_right, p_top):
             continue
         left, bottom, right, top = unpack(buffer)
         width, height = right - left, top - bottom
@@ -357,7 +394,7 @@ def _rules(page: pdfium.PdfPage, to_layout: ToLayout) -> Rules | None:
             if max(width, height) >= _RULE_MIN_LEN:
                 boxes.append((left, bottom, right, top))
             continue
-        path = pdfium_c.FPDFPage_GetObject(raw, i)
+        path = ctypes.cast(obj, pdfium_c.FPDF_PAGEOBJECT)
         budget -= pdfium_c.FPDFPath_CountSegments(path)
         if budget < 0:
             break
@@ -366,8 +403,12 @@ def _rules(page: pdfium.PdfPage, to_layout: ToLayout) -> Rules | None:
         return None
     horizontal: list[tuple[float, float, float]] = []
     vertical: list[tuple[float, float, float]] = []
+    upright = to_layout is _UPRIGHT
     for box in boxes:
-        x0, x1, y0, y1 = to_layout(*box)
+        if upright:  # inlined: x0, x1 = left, right; y0, y1 = -top, -bottom
+            x0, x1, y0, y1 = box[0], box[2], -box[3], -box[1]
+        else:
+            x0, x1, y0, y1 = to_layout(*box)
         if x1 - x0 >= y1 - y0:
             horizontal.append(((y0 + y1) / 2, x0, x1))
         else:
