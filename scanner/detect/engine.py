@@ -195,6 +195,9 @@ class _CharScan:
                     rule_groups.append((bit, bit << 1))
                     bit <<= 2
             self.groups.append(rule_groups)
+        #: Per rule: the second-character bits of its pairs and the bits of its single characters.
+        self._pair_masks = [(sum(second for _, second in g if second is not None),
+                             sum(first for first, second in g if second is None)) for g in self.groups]
         if bit > 1 << 16:
             raise ValueError("too many prefilter groups for a 16-bit table")
         self.table = table
@@ -226,36 +229,55 @@ class _CharScan:
     def run_arrays(self, cls: Any, least: int) -> tuple[Any, Any, Any]:
         """:meth:`runs` as three integer arrays: starts, ends, digit counts."""
         # numpy's nonzero is several times faster on booleans than on integers
-        starts = ((cls & self._START) != 0).nonzero()[0]
-        if not len(starts):
-            return starts, starts, starts
         body = (cls & self._BODY) != 0
         bounds = (body[1:] != body[:-1]).nonzero()[0] + 1  # where stretches of run characters begin or end
-        if body[0]:
+        if len(body) and body[0]:
             bounds = np.concatenate(([0], bounds))
-        if body[-1]:
+        if len(body) and body[-1]:
             bounds = np.concatenate((bounds, [len(body)]))
         begin, end = bounds[0::2], bounds[1::2]
-        k = np.searchsorted(starts, begin)  # a run starts at the first digit of its stretch
-        keep = k < len(starts)
-        first, end = starts[k[keep]], end[keep]
+        keep = end - begin >= 10  # a run starts in its stretch: a shorter one holds none
+        begin, end = begin[keep], end[keep]
+        # A run starts at the first digit of its stretch: mostly the stretch's first character,
+        # else a few further on; past a few steps, the digit is looked up among all of them.
+        first = begin.copy()
+        todo = ((cls.take(first) & self._START) == 0).nonzero()[0]
+        for _ in range(4):
+            if not len(todo):
+                break
+            first[todo] += 1
+            todo = todo[(first[todo] < end[todo]) & ((cls.take(np.minimum(first[todo], len(cls) - 1)) & self._START) == 0)]
+        if len(todo):
+            starts = ((cls & self._START) != 0).nonzero()[0]
+            k = np.searchsorted(starts, first[todo])
+            found = k < len(starts)  # else no digit follows: the run is dropped below
+            first[todo] = end[todo]
+            first[todo[found]] = starts[k[found]]
         keep = end - first >= 10
         first, end = first[keep], end[keep]
-        seps = ((cls & self._SEP) != 0).nonzero()[0]
-        digits = (end - first) - (np.searchsorted(seps, end) - np.searchsorted(seps, first))
+        if not len(first):
+            return first, end, first
+        # Separators (folded or not) in each run: sums over [first, end) of the separator marks.
+        seps = np.zeros(len(cls) + 1, np.int32)
+        seps[:-1] = (cls & self._SEP) != 0
+        edges = np.empty(2 * len(first), np.intp)
+        edges[0::2], edges[1::2] = first, end
+        digits = (end - first) - np.add.reduceat(seps, edges)[0::2]
         keep = digits >= least
         return first[keep], end[keep], digits[keep]
 
     def candidates(self, cls: Any, rule: int) -> list[int]:
         """Positions where a match of prefiltered rule number ``rule`` may start."""
-        found = []
-        for first, second in self.groups[rule]:
-            if second is None:
-                found.append(((cls & first) != 0).nonzero()[0])
-            else:
-                found.append((((cls[:-1] & first) != 0) & ((cls[1:] & second) != 0)).nonzero()[0])
-        positions = found[0] if len(found) == 1 else np.unique(np.concatenate(found))
-        return positions.tolist()  # type: ignore[no-any-return]
+        # A group's second-character bit is its first-character bit shifted by one: a pair is
+        # there where the shifted bits of one character meet the next one's.
+        seconds, single = self._pair_masks[rule]
+        ok = None
+        if seconds:
+            ok = np.zeros(len(cls), bool)
+            ok[:-1] = ((cls[:-1] << 1) & cls[1:] & seconds) != 0
+        if single:
+            ok = (cls & single) != 0 if ok is None else ok | ((cls & single) != 0)
+        return ok.nonzero()[0].tolist()  # type: ignore[no-any-return,union-attr]
 
 
 class Detector:
