@@ -225,8 +225,17 @@ class RuleRecognizer(PatternRecognizer):
         return found
 
     def hit(self, text: str, start: int, end: int, pattern: int, offset: int = 0) -> Hit | None:
-        """The validated :class:`Hit` for a span found by :meth:`spans` (None if rejected)."""
-        return self._hit(text, start, end, pattern, offset)
+        """The validated :class:`Hit` for a span found by :meth:`spans` (None if rejected):
+        :meth:`judge`, with its common case (no mask) inline, as this runs per match."""
+        spec = self._specs[pattern]
+        validator = self.rule.validator
+        value = validator.normalize(text[start:end])
+        if MASK not in value:
+            if spec.masked or not validator.is_valid(value):
+                return None  # an unmasked value is the unmasked branch's to report
+            return Hit(start + offset, end + offset, spec, value, "unmasked")
+        exposure = self._masked_exposure(value, spec.masked)
+        return None if exposure is None else Hit(start + offset, end + offset, spec, value, exposure)
 
     def match_at(self, text: str, pos: int, offset: int = 0) -> tuple[int, Hit | None] | None:
         """The match starting exactly at ``pos`` (None if there is none) as ``(match end, hit)``;
@@ -239,12 +248,7 @@ class RuleRecognizer(PatternRecognizer):
         start, end = m.span(self._value_groups[i])
         return m.end() + offset, self._hit(text, start, end, i, offset)
 
-    def _hit(self, text: str, start: int, end: int, branch: int, offset: int = 0) -> Hit | None:
-        spec = self._specs[branch]
-        verdict = self.judge(text[start:end], masked_pattern=spec.masked)
-        if verdict is None:
-            return None
-        return Hit(start + offset, end + offset, spec, verdict[0], verdict[1])
+    _hit = hit
 
     def _branch(self, m: regex.Match[str]) -> int:
         return next(i for i in range(len(self._specs)) if m.group(f"p{i}") is not None)
@@ -262,14 +266,19 @@ class RuleRecognizer(PatternRecognizer):
             if masked_pattern:
                 return None  # the unmasked branch reports it
             return (value, "unmasked") if validator.is_valid(value) else None
-        if masked_pattern is False or not validator.is_plausible_masked(value):
+        exposure = self._masked_exposure(value, masked_pattern)
+        return None if exposure is None else (value, exposure)
+
+    def _masked_exposure(self, value: str, masked_pattern: bool | None) -> str | None:
+        """:meth:`judge` of a normalized ``value`` holding a mask: "partial" or None."""
+        if masked_pattern is False or not self.rule.validator.is_plausible_masked(value):
             return None
         region = _positions(self.rule.mask_region, len(value))
         masked = value.count(MASK, region.start, region.stop)
         needed = self.rule.mask_min if self.rule.mask_min is not None else len(region)
         if masked >= needed:
             return None
-        return value, "partial"
+        return "partial"
 
     def display(self, value: str) -> str:
         """The value as a report may show it: the policy's display region masked."""
