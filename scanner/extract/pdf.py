@@ -231,7 +231,9 @@ def _glyphs(textpage: _Handle, to_layout: ToLayout) -> list[Glyph]:
             if not loose_box(textpage, end - 1, out):
                 continue
             l_left, l_top, l_right, l_bottom = unpack(rect)
-            h = max(top - bottom, l_top - l_bottom)
+            h = top - bottom
+            if l_top - l_bottom > h:
+                h = l_top - l_bottom
             width = l_right - left
             if width > (end - start) * 1.25 * h + 1 or width < 0 or l_bottom >= top or l_top <= bottom:
                 _each_char(textpage, rect, out, text, start, end, space, to_layout, append)
@@ -376,7 +378,9 @@ def _has_page_image(page: _Handle) -> bool:
 
 def _rules(page: _Handle, to_layout: ToLayout) -> Rules | None:
     """Horizontal and vertical ruling lines drawn as path objects (table borders)."""
-    boxes: list[Box] = []
+    horizontal: list[tuple[float, float, float]] = []
+    vertical: list[tuple[float, float, float]] = []
+    upright = to_layout is _UPRIGHT
     floats = _Floats()
     p_left, p_bottom, p_right, p_top = floats.pointers
     buffer = floats.buffer
@@ -390,30 +394,38 @@ def _rules(page: _Handle, to_layout: ToLayout) -> Rules | None:
             continue
         left, bottom, right, top = unpack(buffer)
         width, height = right - left, top - bottom
-        if min(width, height) <= _RULE_MAX_THICK:
-            if max(width, height) >= _RULE_MIN_LEN:
-                boxes.append((left, bottom, right, top))
+        # min() and max() spelt out: this loop runs for every path of every page.
+        if (height if height < width else width) <= _RULE_MAX_THICK:
+            if (height if height > width else width) >= _RULE_MIN_LEN:
+                if upright:  # inlined: x0, x1, y0, y1 = left, right, -top, -bottom
+                    if right - left >= top - bottom:
+                        horizontal.append(((-top + -bottom) / 2, left, right))
+                    else:
+                        vertical.append(((left + right) / 2, -top, -bottom))
+                else:
+                    _add_rule(horizontal, vertical, to_layout(left, bottom, right, top))
             continue
         path = ctypes.cast(obj, pdfium_c.FPDF_PAGEOBJECT)
         budget -= pdfium_c.FPDFPath_CountSegments(path)
         if budget < 0:
             break
-        boxes.extend(_path_edges(path))
-    if not boxes:
+        for box in _path_edges(path):
+            _add_rule(horizontal, vertical, to_layout(*box))
+    if not horizontal and not vertical:
         return None
-    horizontal: list[tuple[float, float, float]] = []
-    vertical: list[tuple[float, float, float]] = []
-    upright = to_layout is _UPRIGHT
-    for box in boxes:
-        if upright:  # inlined: x0, x1 = left, right; y0, y1 = -top, -bottom
-            x0, x1, y0, y1 = box[0], box[2], -box[3], -box[1]
-        else:
-            x0, x1, y0, y1 = to_layout(*box)
-        if x1 - x0 >= y1 - y0:
-            horizontal.append(((y0 + y1) / 2, x0, x1))
-        else:
-            vertical.append(((x0 + x1) / 2, y0, y1))
     return Rules(horizontal, vertical)
+
+
+def _add_rule(
+    horizontal: list[tuple[float, float, float]],
+    vertical: list[tuple[float, float, float]],
+    box: tuple[float, float, float, float],
+) -> None:
+    x0, x1, y0, y1 = box
+    if x1 - x0 >= y1 - y0:
+        horizontal.append(((y0 + y1) / 2, x0, x1))
+    else:
+        vertical.append(((x0 + x1) / 2, y0, y1))
 
 
 def _path_edges(obj: ctypes.c_void_p) -> list[Box]:
