@@ -17,7 +17,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cache
 from itertools import accumulate
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import regex
@@ -160,6 +160,18 @@ class _Fingerprinter:
         outer = self._outer.copy()
         outer.update(inner.digest())
         return outer.hexdigest()
+
+
+class _Windows(NamedTuple):
+    """The digit runs' windows, joined (see :meth:`Detector._digit_hits`)."""
+
+    joined: str  #: the windows joined by newlines, folded where a pattern could tell
+    starts: list[int]  #: where each window starts in ``joined`` (and one past the end)
+    win_a: list[int]  #: where each window starts in the text
+    run_start: list[int]  #: where its run starts in the text
+    run_end: list[int]  #: … and ends
+    count_for: dict[int, int]  #: per digit count a rule needs: how many windows (a prefix) meet it
+    text_order: list[int] | None  #: each window's place among the windows in text order (None: in text order)
 
 
 class _CharScan:
@@ -411,7 +423,9 @@ class Detector:
     def _hits(self, text: str) -> list[list[Hit]]:
         """Every rule's validated hits in ``text`` (offsets into ``text``), in rule order."""
         found: dict[int, list[Hit]] = {}
-        scan = self._scan
+        # numpy's passes cost a few microseconds each however short the text: short texts go
+        # through the equivalent ``re`` passes.
+        scan = self._scan if len(text) >= _NUMPY_MIN_CHARS else None
         units = None
         cls = None
         if scan is not None and (self._by_digits or self._prefiltered):
@@ -420,15 +434,15 @@ class Detector:
         if self._by_digits:
             least = self._by_digits[0].rule.anchor_min_digits
             if cls is not None:
-                runs = scan.run_arrays(cls, least)  # type: ignore[union-attr]
+                run_arrays = scan.run_arrays(cls, least)  # type: ignore[union-attr]
+                if len(run_arrays[0]):
+                    self._digit_hits(text, self._array_windows(text, run_arrays, units), found)
             else:
                 # Unfolded separators (U+3000, '－' …) count as digits here: never fewer than folded.
-                found_runs = [(rs, rend, digits) for rs, rend, run in map(_span_group, _RAW_RUN.finditer(text))
-                              if (digits := len(run) - run.count(" ") - run.count("-")) >= least]
-                runs = tuple(np.array(col, dtype=np.int64) for col in zip(*found_runs, strict=True)) \
-                    if found_runs else (np.zeros(0, np.int64),) * 3
-            if len(runs[0]):
-                self._digit_hits(text, runs, found, units)
+                runs = [(rs, rend, digits) for rs, rend, run in map(_span_group, _RAW_RUN.finditer(text))
+                        if (digits := len(run) - run.count(" ") - run.count("-")) >= least]
+                if runs:
+                    self._digit_hits(text, self._listed_windows(text, runs), found)
         for k, (rec, prefilter, width) in enumerate(self._prefiltered):
             last_end = -1
             out = found.setdefault(id(rec), [])
@@ -452,32 +466,16 @@ class Detector:
                 found[id(rec)] = rec.scan(folded, timeout=REGEX_TIMEOUT_SECONDS)
         return [found.get(id(rec), []) for rec in self.recognizers]
 
-    def _digit_hits(self, text: str, runs: tuple[Any, Any, Any], found: dict[int, list[Hit]],
-                    units: Any = None) -> None:
-        """Hits of the digit-anchored rules. Every run (start, end and digit-count arrays) with
-        enough digits for a rule becomes a window (the run, room for a prefix before it,
-        margins); the windows are joined by newlines (which no pattern crosses) into one string,
-        folded where a pattern could tell, those of the runs that meet the most rules' digit
-        counts first: each rule searches the prefix holding its windows in one pass. Only
-        matches lying in their own run's window (not in a margin) are validated, in the order
-        of the windows in the text. ``units``: :func:`_utf16_units` of ``text`` (None: join the
-        windows in Python)."""
+    def _digit_hits(self, text: str, windows: _Windows, found: dict[int, list[Hit]]) -> None:
+        """Hits of the digit-anchored rules. Every run with enough digits for a rule becomes a
+        window (the run, room for a prefix before it, margins); the windows are joined by
+        newlines (which no pattern crosses) into one string, folded where a pattern could tell,
+        those of the runs that meet the most rules' digit counts first (:class:`_Windows`):
+        each rule searches the prefix holding its windows in one pass. Only matches lying in
+        their own run's window (not in a margin) are validated, in the order of the windows in
+        the text."""
         least = self._by_digits[0].rule.anchor_min_digits
-        needs = self._needs
-        run_start, run_end, run_digits = runs
-        text_order: list[int] | None = None
-        if len(needs) > 1:
-            level = np.searchsorted(needs, run_digits, side="right")  # how many rules' counts it meets, 1 or more
-            order = np.argsort(-level, kind="stable")
-            run_start, run_end, level = run_start[order], run_end[order], level[order]
-            count_for = {need: int(np.count_nonzero(level > k)) for k, need in enumerate(needs)}
-            text_order = order.tolist()
-        else:
-            count_for = {least: len(run_start)}
-        win_start = np.maximum(run_start - (_BEFORE + _MARGIN), 0)
-        win_end = np.minimum(run_end + _MARGIN, len(text))
-        joined, starts = self._join_windows(text, units, win_start, win_end)
-        win_a, win_rs, win_rend = win_start.tolist(), run_start.tolist(), run_end.tolist()
+        joined, starts, win_a, win_rs, win_rend, count_for, text_order = windows
         for rec in self._by_digits:
             need = rec.rule.anchor_min_digits
             count = count_for[need]
@@ -507,6 +505,43 @@ class Detector:
                 if hit is not None:
                     out.append(hit)
             out.sort(key=_hit_start)
+
+    def _array_windows(self, text: str, runs: tuple[Any, Any, Any], units: Any) -> _Windows:
+        """:class:`_Windows` of the runs given as start, end and digit-count arrays (numpy);
+        ``units``: :func:`_utf16_units` of ``text`` (None: the windows are joined in Python)."""
+        needs = self._needs
+        run_start, run_end, run_digits = runs
+        text_order: list[int] | None = None
+        if len(needs) > 1:
+            level = np.searchsorted(needs, run_digits, side="right")  # how many rules' counts it meets, 1 or more
+            order = np.argsort(-level, kind="stable")
+            run_start, run_end, level = run_start[order], run_end[order], level[order]
+            count_for = {need: int(np.count_nonzero(level > k)) for k, need in enumerate(needs)}
+            text_order = order.tolist()
+        else:
+            count_for = {needs[0]: len(run_start)}
+        win_start = np.maximum(run_start - (_BEFORE + _MARGIN), 0)
+        win_end = np.minimum(run_end + _MARGIN, len(text))
+        joined, starts = self._join_windows(text, units, win_start, win_end)
+        return _Windows(joined, starts, win_start.tolist(), run_start.tolist(), run_end.tolist(), count_for, text_order)
+
+    def _listed_windows(self, text: str, runs: list[tuple[int, int, int]]) -> _Windows:
+        """:class:`_Windows` of the runs given as ``(start, end, digits)`` (plain Python: for
+        short texts, where numpy's fixed costs outweigh its speed)."""
+        needs = self._needs
+        text_order: list[int] | None = None
+        if len(needs) > 1:
+            levels = [bisect_right(needs, digits) for _, _, digits in runs]
+            text_order = sorted(range(len(runs)), key=lambda i: -levels[i])  # stable
+            runs = [runs[i] for i in text_order]
+            count_for = {need: sum(1 for level in levels if level > k) for k, need in enumerate(needs)}
+        else:
+            count_for = {needs[0]: len(runs)}
+        win_a = [rs - (_BEFORE + _MARGIN) if rs > _BEFORE + _MARGIN else 0 for rs, _, _ in runs]
+        pieces = [text[a:rend + _MARGIN] for a, (_, rend, _) in zip(win_a, runs, strict=True)]
+        joined = self._fold_named("\n".join(pieces))
+        starts = list(accumulate([len(piece) + 1 for piece in pieces], initial=0))
+        return _Windows(joined, starts, win_a, [r[0] for r in runs], [r[1] for r in runs], count_for, text_order)
 
     def _join_windows(self, text: str, units: Any, a: Any, e: Any) -> tuple[str, list[int]]:
         """``text[a[i]:e[i]]`` for every window, joined by newlines and folded where a pattern
@@ -714,6 +749,9 @@ def _contexts(text: str, kept: list[_Candidate]) -> list[str]:
         out.append(snippet + "…" if b < n else snippet)
     return out
 
+
+#: Below this length a text's prefilter passes run as ``re`` searches rather than in numpy.
+_NUMPY_MIN_CHARS = 7000
 
 #: Below this length a string is folded by ``str.translate``; above it, by one table lookup per
 #: UTF-16 code unit in numpy (about 3× faster on a batch of snippets, slower on a short string).
