@@ -194,7 +194,10 @@ def _lines(glyphs: list[Glyph]) -> list[list[Glyph]]:
 
 def _fragments(line: list[Glyph], index: int, rules: Rules | None) -> list[_Fragment]:
     n = len(line)
-    heights = sorted(g[3] - g[2] for g in line)
+    if n == 1:  # a line of one word (a heading, a cell of a one-column row)
+        g = line[0]
+        return [_Fragment(g[4], g[0], g[1], g[2], g[3], (g[3] - g[2]) or 1.0, index)]
+    heights = sorted([g[3] - g[2] for g in line])
     h = heights[n // 2] or 1.0
     split, space, rule_gap = _SPLIT_GAP * h, _SPACE_GAP * h, _RULE_GAP * h
     check_rules = rules is not None and bool(rules.vertical)
@@ -209,7 +212,10 @@ def _fragments(line: list[Glyph], index: int, rules: Rules | None) -> list[_Frag
             if gap > split or (
                 check_rules and rules.vertical_between((prev[0] + prev[1]) / 2, (g[0] + g[1]) / 2, (g[2] + g[3]) / 2)  # type: ignore[union-attr]
             ):
-                frags.append(_fragment(chars, line, start, i, h, index))
+                if i - start == 1:  # one glyph (the usual table cell line): its own text and box
+                    frags.append(_Fragment(prev[4], prev[0], prev[1], prev[2], prev[3], h, index))
+                else:
+                    frags.append(_fragment(chars, line, start, i, h, index))
                 chars = []
                 start = i
             elif gap > space or g[5]:
@@ -220,7 +226,10 @@ def _fragments(line: list[Glyph], index: int, rules: Rules | None) -> list[_Frag
             continue  # drawn twice at (almost) the same spot: fake bold
         chars.append(g[4])
         prev = g
-    frags.append(_fragment(chars, line, start, n, h, index))
+    if n - start == 1:
+        frags.append(_Fragment(prev[4], prev[0], prev[1], prev[2], prev[3], h, index))
+    else:
+        frags.append(_fragment(chars, line, start, n, h, index))
     for a, b in zip(frags, frags[1:], strict=False):
         a.right, b.left = b, a
     return frags
@@ -417,8 +426,14 @@ def layout(glyphs: Iterable[Glyph], rules: Rules | None = None, state: LayoutSta
     row_no = 0
     prev_bottom = 0.0
     for row in rows:
-        top = min(b.top for b in row)
-        h = row[0].parts[0].height
+        first = row[0]
+        top, bottom = first.top, first.bottom  # min() of the tops, max() of the bottoms
+        for b in row:
+            if b.top < top:
+                top = b.top
+            if b.bottom > bottom:
+                bottom = b.bottom
+        h = first.parts[0].height
         if len(row) >= 2:
             if not in_table or top - prev_bottom > 3 * h:
                 in_table, table, row_no = True, table + 1, 0
@@ -434,14 +449,14 @@ def layout(glyphs: Iterable[Glyph], rules: Rules | None = None, state: LayoutSta
             pass  # a row with one filled cell
         else:
             in_table = False
-        prev_bottom = max(b.bottom for b in row)
+        prev_bottom = bottom
         if not in_table:
             for b in row:
                 text = _text(b)
                 state.prose_chars += len(text)
                 if state.prose_chars > _PROSE_RESET:
                     state.header = None  # real prose after the table: no continuation
-                yield Item(text, line=b.parts[0].line + 1)
+                yield Item(text, b.parts[0].line + 1)
             continue
         state.prose_chars = 0
         row_no += 1
@@ -465,4 +480,4 @@ def layout(glyphs: Iterable[Glyph], rules: Rules | None = None, state: LayoutSta
                 left = _header_text(row[pos - 1])
                 if left.endswith((":", "：")):
                     label = left
-            yield Item(_text(b), table=table, row=row_no, column=col, header=label)
+            yield Item(b.parts[0].text if len(b.parts) == 1 else _text(b), None, table, row_no, col, label)
