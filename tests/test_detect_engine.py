@@ -8,6 +8,7 @@ searches only those, and builds findings with precomputed HMAC states.
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import hmac
 import importlib.util
@@ -19,6 +20,7 @@ from pathlib import Path
 import pytest
 from stdnum.iso7064 import mod_11_2
 
+from scanner.detect import engine, validators
 from scanner.detect.engine import _RAW_RUN, Detector, _Fingerprinter, _span_group, fingerprint, fold
 from scanner.detect.recognizer import RuleRecognizer, _derive_prefilter
 from scanner.detect.rules import load_rules, parse_rule
@@ -87,6 +89,67 @@ def test_engine_without_numpy_path_is_the_same(rules, bench):
     assert _engine(fast, text) == _engine(plain, text) == _reference(fast, text)
 
 
+def test_numpy_and_re_passes_agree_whatever_the_length(detector, bench, monkeypatch):
+    # Short texts take the re passes, long ones numpy: each path on the other's texts too.
+    short = [*_TRICKY, "\n".join(_TRICKY)]
+    long = [bench.make_text(0.05, seed=4) + "\n".join(_TRICKY)]
+    monkeypatch.setattr(engine, "_NUMPY_MIN_CHARS", 0)
+    for text in short:
+        assert _engine(detector, text) == _reference(detector, text)
+    monkeypatch.setattr(engine, "_NUMPY_MIN_CHARS", 10**9)
+    for text in long:
+        assert _engine(detector, text) == _reference(detector, text)
+
+
+def test_digit_rules_with_several_counts_and_overlapping_windows(rules, monkeypatch):
+    # A digit rule matching short values: windows of neighbouring runs overlap and hold each
+    # other's values; every value is still found once, in its own window, on both paths.
+    data = {
+        "id": "case-number", "entity": "CASE_NO", "severity": "low", "validator": "cn_mobile",
+        "params": {"segments": ["135", "138"]}, "anchor": "digit-run", "anchor_min_digits": 12,
+        "patterns": [{"name": "p", "regex": r"(?<![0-9])(?P<value>1[3-9][0-9]{9})(?=[0-9]?(?![0-9]))"}],
+        "masking": {"region": [4, 7]}, "remediation": "x",
+        "examples": {"positive": [{"text": "x 138123456789", "match": "13812345678"}], "negative": ["x"]},
+    }
+    detector = Detector([*rules, parse_rule(data, "case.yaml")], b"k")
+    text = "号 138123456781 13512345678 1 13812345678912 附 138 1234 5678 13912345678901\n" * 3
+    for limit in (0, 10**9):
+        monkeypatch.setattr(engine, "_NUMPY_MIN_CHARS", limit)
+        found = _engine(detector, text)
+        assert found == _reference(detector, text)
+        assert sum(1 for hit in found if hit[0] == "case-number") == 6
+
+
+def test_snippets_equal_scrubbing_each_stretch_alone(detector, bench):
+    # The stretches around all values of a segment are folded and scrubbed as one string: the
+    # same as scrubbing each stretch on its own.
+    text = bench.make_text(0.1, seed=6) + "\n".join(_TRICKY) + "联系人李四电话13812345678，王五13912345678张三"
+    found = detector.detect_many([Segment(text)], "x")
+    assert len(found) > 30
+    for f in found:
+        start, end = f.location["start"], f.location["end"]
+        a, b = max(0, start - engine.CONTEXT_RADIUS), min(len(text), end + engine.CONTEXT_RADIUS)
+        pieces, pos = [], a
+        for g in found:  # every value within reach, as reports show it
+            gs, ge = g.location["start"], g.location["end"]
+            if ge > a and gs < b:
+                pieces += [engine._scrub(fold(text[pos:max(pos, gs)])), g.masked]
+                pos = max(pos, ge)
+        pieces.append(engine._scrub(fold(text[pos:b])))
+        snippet = "".join(pieces).replace("\n", " ").replace("\t", " ").strip()
+        assert f.context == ("…" if a > 0 else "") + snippet + ("…" if b < len(text) else "")
+
+
+def test_fold_batch_equals_fold():
+    rng = random.Random(8)
+    alphabet = "０１２Ａｚ＊●　\u00a0—–−，：年号ab12 \n"
+    for _ in range(2000):
+        # astral characters, and lone surrogates that must not pair up
+        extra = rng.choice(("", "𠀀", "\ud800\udc00", "𠀀\ud800\udc00"))
+        text = "".join(rng.choice(alphabet + extra) for _ in range(rng.randint(0, 700)))
+        assert engine._fold_batch(text) == fold(text), text
+
+
 def test_empty_and_tiny_texts(detector):
     for texts in ([], [""], ["𠀀", ""], ["1"], ["皖"], ["皖A"], ["\n\n"]):
         assert detector.detect_many([Segment(t) for t in texts], "x") == []
@@ -97,9 +160,11 @@ def test_empty_and_tiny_texts(detector):
 def test_digit_runs_numpy_equal_re(detector):
     rng = random.Random(11)
     alphabet = "0123456789０１２３４５６７８９ -－—*＊xX×●　年月号，：A皖𠀀\n"
-    for _ in range(300):
+    for _ in range(1000):
         text = "".join(rng.choice(alphabet) if rng.random() < 0.7 else rng.choice("0123456789")
                        for _ in range(rng.randint(0, 120)))
+        if rng.random() < 0.3:  # a stretch opening with many masks or separators before its first digit
+            text = rng.choice(("*", " ", "x", "－")) * rng.randint(1, 30) + text
         cls = detector._scan.classes(text) if text else None
         got = detector._scan.runs(cls, 11) if text else []
         want = [(rs, rend) for rs, rend, run in map(_span_group, _RAW_RUN.finditer(text))
@@ -173,6 +238,17 @@ def test_id_check_char_equals_stdnum():
     for _ in range(5000):
         body = "".join(rng.choice("0123456789") for _ in range(17))
         assert id_check_char(body) == mod_11_2.calc_check_digit(body)
+        assert validators._ID_CHECK[2 * int(body, 13) % 11] == id_check_char(body)  # is_valid's shortcut
+
+
+def test_date_as_one_number_equals_building_the_date():
+    rng = random.Random(4)
+    today = datetime.date.today()
+    numbers = [rng.randrange(10**8) for _ in range(20000)]
+    numbers += [y * 10000 + m * 100 + d for y in (1879, 1880, 1900, 1999, 2000, 2004, 2023, today.year, today.year + 1)
+                for m in range(14) for d in range(33)]
+    for n in numbers:
+        assert validators._valid_date_number(n) == validators._valid_date(n // 10000, n // 100 % 100, n % 100), n
 
 
 def test_findings_identical_in_segments_and_lines(detector, bench):

@@ -258,7 +258,8 @@ class _CharScan:
             if not len(todo):
                 break
             first[todo] += 1
-            todo = todo[(first[todo] < end[todo]) & ((cls.take(np.minimum(first[todo], len(cls) - 1)) & self._START) == 0)]
+            step = first[todo]
+            todo = todo[(step < end[todo]) & ((cls.take(np.minimum(step, len(cls) - 1)) & self._START) == 0)]
         if len(todo):
             starts = ((cls & self._START) != 0).nonzero()[0]
             k = np.searchsorted(starts, first[todo])
