@@ -297,14 +297,16 @@ class Detector:
     """Holds the loaded rules' recognizers; thread-safe and fork-safe (no mutable state).
 
     The per-character work is one table lookup per character (numpy, :class:`_CharScan`; the
-    equivalent ``re`` passes when a class falls outside the BMP) over the unfolded text, which
-    finds the digit runs every digit-anchored rule needs and the possible starts of every other
-    rule (from the classes of its match's first two characters, :attr:`RuleRecognizer.prefilter`).
-    Only the small windows around them are folded and handed to the rules' patterns: the digit
-    rules search their windows joined into one string per rule, the others match at each
-    candidate. Validators see only what a pattern matched; findings, HMACs and context snippets
-    are built only for what the context keeps. A rule whose start cannot be described that way
-    (``.``, ``[^…]``, ``regex``-only syntax) scans the whole folded text, under a match timeout.
+    equivalent ``re`` passes when a class falls outside the BMP or the text is short) over the
+    unfolded text, which finds the digit runs every digit-anchored rule needs and the possible
+    starts of every other rule (from the classes of its match's first two characters,
+    :attr:`RuleRecognizer.prefilter`). Only the small windows around them are folded and handed
+    to the rules' patterns: the digit rules search their windows joined into one string (each
+    rule a prefix of it), the others match at each candidate. Validators see only what a
+    pattern matched; findings, HMACs and context snippets are built only for what the context
+    keeps, the snippets of a segment scrubbed together. A rule whose start cannot be described
+    that way (``.``, ``[^…]``, ``regex``-only syntax) scans the whole folded text, under a match
+    timeout.
     """
 
     def __init__(self, rules: Iterable[Rule], key: bytes) -> None:
