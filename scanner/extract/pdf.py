@@ -67,8 +67,9 @@ def extract(doc: Document, limits: Limits) -> Iterator[Segment]:
         text_pages = 0
         chars = 0
         count = len(pdf)
+        buffer = _TextBuffer()
         for index in range(count):
-            glyphs, rules, scanned = _read_page(pdf, index)
+            glyphs, rules, scanned = _read_page(pdf, index, buffer)
             if scanned:
                 ocr_pages.append(index + 1)
                 doc.meta["ocr_pages"] = ocr_pages
@@ -155,7 +156,9 @@ def _has_eof_marker(doc: Document) -> bool:
         return b"%%EOF" in fh.read()
 
 
-def _read_page(pdf: pdfium.PdfDocument, index: int) -> tuple[list[Glyph], Rules | None, bool]:
+def _read_page(
+    pdf: pdfium.PdfDocument, index: int, buffer: _TextBuffer | None = None
+) -> tuple[list[Glyph], Rules | None, bool]:
     """Glyphs and ruling lines of one page, and whether it needs OCR: no text but something shown
     (a scanned image, outlined text), or a few words over a page-sized image.
 
@@ -171,7 +174,7 @@ def _read_page(pdf: pdfium.PdfDocument, index: int) -> tuple[list[Glyph], Rules 
         if not textpage:
             raise ExtractError(f"PDF第{index + 1}页无法读取，文件可能已损坏")
         try:
-            glyphs = _glyphs(textpage, to_layout)
+            glyphs = _glyphs(textpage, to_layout, buffer or _TextBuffer())
         finally:
             _CLOSE_TEXT_PAGE(textpage)
         if not glyphs:
@@ -200,7 +203,7 @@ def _UPRIGHT(left: float, bottom: float, right: float, top: float) -> tuple[floa
     return left, right, -top, -bottom
 
 
-def _glyphs(textpage: _Handle, to_layout: ToLayout) -> list[Glyph]:
+def _glyphs(textpage: _Handle, to_layout: ToLayout, buffer: _TextBuffer) -> list[Glyph]:
     """The page's words as glyphs: runs of characters between pdfium's spaces and line breaks.
 
     pdfium puts a (generated) space or line break wherever characters are not adjacent, so a run
@@ -211,7 +214,7 @@ def _glyphs(textpage: _Handle, to_layout: ToLayout) -> list[Glyph]:
     count = _COUNT_CHARS(textpage)
     if count <= 0:
         return []
-    text = _page_text(textpage, count)
+    text = _page_text(textpage, count, buffer)
     if len(text) != count:  # pdfium inserted or dropped characters: read them one by one
         text = "".join(chr(_UNICODE(textpage, i) or 32) for i in range(count))
     rect = pdfium_c.FS_RECTF()
@@ -252,7 +255,25 @@ def _glyphs(textpage: _Handle, to_layout: ToLayout) -> list[Glyph]:
     return glyphs
 
 
-def _page_text(textpage: _Handle, count: int) -> str:
+class _TextBuffer:
+    """Room for a page's text (UTF-16), kept from page to page: a ctypes array of a new size is
+    a new type, which costs more than reading the text."""
+
+    __slots__ = ("array", "size")
+
+    def __init__(self) -> None:
+        self.array: ctypes.Array[ctypes.c_ushort] | None = None
+        self.size = 0
+
+    def take(self, size: int) -> ctypes.Array[ctypes.c_ushort]:
+        """An array of at least ``size`` UTF-16 units (its contents are left over)."""
+        if self.array is None or size > self.size:
+            self.size = max(size, 2 * self.size, 4096)
+            self.array = (ctypes.c_ushort * self.size)()
+        return self.array
+
+
+def _page_text(textpage: _Handle, count: int, buffer: _TextBuffer) -> str:
     """The text of all ``count`` characters, as pypdfium2's ``PdfTextPage.get_text_range()`` reads it.
 
     Characters pdfium leaves out of the text at either end are skipped first: asked for them,
@@ -267,9 +288,11 @@ def _page_text(textpage: _Handle, count: int) -> str:
     while (text_last := _TEXT_INDEX(textpage, last)) == -1:
         last -= 1
     size = text_last + 2 - text_first  # with the NUL terminator
-    buffer = (ctypes.c_ushort * size)()
-    written = _GET_TEXT(textpage, first, last + 1 - first, buffer)
-    return codecs.decode(memoryview(buffer)[: written - 1], "utf-16-le", "ignore")
+    array = buffer.take(size)
+    written = _GET_TEXT(textpage, first, last + 1 - first, array)
+    if written < 1:  # nothing written: get_text_range() returns its (zeroed) buffer then
+        return "\x00" * max(0, size + written - 1)
+    return codecs.decode(memoryview(array)[: written - 1], "utf-16-le", "ignore")
 
 
 def _each_char(
