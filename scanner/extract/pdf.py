@@ -327,26 +327,27 @@ class _Handle(ctypes.c_void_p):
     which would have to be wrapped again to be passed on."""
 
 
-def _bare(fn: object, restype: object = ctypes.c_int) -> Callable:
+def _bare(fn: object, restype: object = ctypes.c_int, *, slow: bool = False) -> Callable:
     """The same pdfium function without a prototype (argument types are taken from the call).
 
     pypdfium2's bindings check and convert every argument (about 1.2 µs a call); a bare call
     costs about 0.3 µs, which matters in loops over every word and object of every page.
     Pointer arguments must be ctypes pointers or arrays: a Python int would be passed as a C
-    int, which is right for pdfium's ``int`` parameters (indexes, counts). The call keeps the
-    GIL (``PYFUNCTYPE``): these calls are short, and pdfium must not be entered from two
-    threads at once anyway.
+    int, which is right for pdfium's ``int`` parameters (indexes, counts). A quick call keeps
+    the GIL (releasing it costs more than the call); a ``slow`` one (loading a page) lets other
+    threads run meanwhile.
     """
-    return ctypes.PYFUNCTYPE(restype)(_address(fn))  # type: ignore[arg-type]
+    prototype = ctypes.CFUNCTYPE if slow else ctypes.PYFUNCTYPE
+    return prototype(restype)(_address(fn))  # type: ignore[arg-type]
 
 
-_LOAD_PAGE = _bare(pdfium_c.FPDF_LoadPage, _Handle)  # (document, index) -> page or NULL
-_CLOSE_PAGE = _bare(pdfium_c.FPDF_ClosePage, None)  # (page)
+_LOAD_PAGE = _bare(pdfium_c.FPDF_LoadPage, _Handle, slow=True)  # (document, index) -> page or NULL
+_CLOSE_PAGE = _bare(pdfium_c.FPDF_ClosePage, None, slow=True)  # (page)
 _ROTATION = _bare(pdfium_c.FPDFPage_GetRotation)  # (page) -> quarter turns, -1 on error
 _PAGE_WIDTH = _bare(pdfium_c.FPDF_GetPageWidthF, ctypes.c_float)  # (page) -> width
 _PAGE_HEIGHT = _bare(pdfium_c.FPDF_GetPageHeightF, ctypes.c_float)  # (page) -> height
-_LOAD_TEXT_PAGE = _bare(pdfium_c.FPDFText_LoadPage, _Handle)  # (page) -> text page or NULL
-_CLOSE_TEXT_PAGE = _bare(pdfium_c.FPDFText_ClosePage, None)  # (text page)
+_LOAD_TEXT_PAGE = _bare(pdfium_c.FPDFText_LoadPage, _Handle, slow=True)  # (page) -> text page or NULL
+_CLOSE_TEXT_PAGE = _bare(pdfium_c.FPDFText_ClosePage, None, slow=True)  # (text page)
 _COUNT_CHARS = _bare(pdfium_c.FPDFText_CountChars)  # (text page) -> count, -1 on error
 _TEXT_INDEX = _bare(pdfium_c.FPDFText_GetTextIndexFromCharIndex)  # (text page, char index) -> index or -1
 _GET_TEXT = _bare(pdfium_c.FPDFText_GetText)  # (text page, start, count, unsigned short*) -> written
