@@ -101,11 +101,22 @@ def narrow_table_pdf(rows: int, rng: random.Random) -> tuple[bytes, list[tuple[s
     return buf.getvalue(), truth
 
 
-def interleaved_table_pdf(people: list[tuple[str, str, str]], *, grid: bool) -> bytes:
+def interleaved_table_pdf(people: list[tuple[str, str, str]], *, grid: bool, rotation: int = 0) -> bytes:
     """A table drawn the way Word exports one: line by line across the row, so the wrapped pieces of
-    neighbouring cells alternate in the content stream. Columns: 序号 | 姓名 | 身份证号码 | 手机号码 | 备注."""
+    neighbouring cells alternate in the content stream. Columns: 序号 | 姓名 | 身份证号码 | 手机号码 | 备注.
+
+    With ``rotation`` (90 or 270) the page has that /Rotate and its content is turned the other
+    way, so the table still reads upright on screen (a landscape page from an office suite).
+    """
     buf = io.BytesIO()
     c = canvas.Canvas(buf, pagesize=A4)
+    width, height = A4
+    top = 800.0
+    if rotation:
+        c.setPageRotation(rotation)
+        # (a, b, c, d, e, f): user space from the coordinates of the page as displayed (landscape).
+        c.transform(*((0, 1, -1, 0, width, 0) if rotation == 90 else (0, -1, 1, 0, 0, height)))
+        top = 560.0
     size, leading, pad = 10.5, 13.0, 5.4
     xs = [50, 80, 130, 195, 250, 400]  # column borders
     widths = [b - a - 2 * pad for a, b in zip(xs, xs[1:], strict=False)]
@@ -121,7 +132,7 @@ def interleaved_table_pdf(people: list[tuple[str, str, str]], *, grid: bool) -> 
 
     header = ["序号", "姓名", "身份证号码", "手机号码", "备注"]
     rows = [header] + [[str(i + 1), n, idn, mob, "已核实，无异议"] for i, (n, idn, mob) in enumerate(people)]
-    y = 800.0
+    y = top
     c.setFont(FONT, size)
     for row in rows:
         cells = [wrap(t, w) for t, w in zip(row, widths, strict=True)]
@@ -196,6 +207,33 @@ def test_number_wrapped_at_line_end_in_prose_is_joined() -> None:
     assert len(holding(segments, idn)) == 1
 
 
+def test_page_text_is_what_pypdfium2_reads() -> None:
+    """The extractor reads a page's text through bare pdfium calls into one buffer kept from page to
+    page: a long page, then short ones, must each come out exactly as pypdfium2 reads them."""
+    from scanner.extract import pdf as pdf_module
+
+    rng = random.Random(12)
+    people = [(fake_name(rng), fake_id(rng), fake_mobile(rng)) for _ in range(12)]
+    documents = [
+        interleaved_table_pdf(people, grid=True),
+        text_pdf([["第二份文件，短的一页。"], ["第二页：联系电话" + fake_mobile(rng)], ["x"]]),
+    ]
+    buffer = pdf_module._TextBuffer()
+    seen = 0
+    for data in documents:
+        pdf = pdfium.PdfDocument(data)
+        for page in pdf:
+            textpage = page.get_textpage()
+            expected = textpage.get_text_range()
+            handle = pdf_module._pointer(textpage.raw)
+            assert pdf_module._page_text(handle, textpage.count_chars(), buffer) == expected
+            seen += 1
+            textpage.close()
+            page.close()
+        pdf.close()
+    assert seen == 4
+
+
 def test_from_bytes_and_through_the_registry() -> None:
     rng = random.Random(13)
     mob = fake_mobile(rng)
@@ -257,6 +295,18 @@ def test_word_style_interleaved_table(grid: bool) -> None:
             assert found[0].text == value
             assert found[0].header == header
             assert found[0].location.page == 1
+
+
+@pytest.mark.parametrize("rotation", [90, 270])
+def test_ruled_table_on_a_rotated_page(rotation: int) -> None:
+    rng = random.Random(35 + rotation)
+    people = [(fake_name(rng), fake_id(rng), fake_mobile(rng)) for _ in range(12)]
+    segments, _ = run(interleaved_table_pdf(people, grid=True, rotation=rotation))
+    for _, idn, mob in people:
+        for value, header in ((idn, "身份证号码"), (mob, "手机号码")):
+            found = holding(segments, value)
+            assert [(s.text, s.header) for s in found] == [(value, header)]
+            assert found[0].location.table == 1
 
 
 def test_two_values_on_separate_lines_of_one_cell_stay_apart() -> None:
