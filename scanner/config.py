@@ -26,3 +26,6 @@ class Limits:
     ocr_seconds_per_page: float = 30.0
     ocr_page_budget: int = 5_000
     ocr_threads: int = 0  # threads an OCR worker uses (detection, lines recognised at once); 0: all cores
+    # Set in the pipeline's text workers: a PDF whose first page read has no text raises NeedsOCR
+    # instead of being OCRed there (it goes to the OCR worker, with its longer time limit).
+    ocr_elsewhere: bool = False

@@ -23,5 +23,10 @@ class Skip(LeakscanError):
     """A document is deliberately not scanned (unsupported type, too large, needs OCR): ``status: skipped``."""
 
 
+class NeedsOCR(LeakscanError):
+    """A document turned out to be mostly OCR work while read by a worker told to hand such
+    documents on (``Limits.ocr_elsewhere``): the pipeline moves it to its OCR worker."""
+
+
 class UsageError(LeakscanError):
     """The command line or configuration is wrong (exit status 2)."""

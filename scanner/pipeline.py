@@ -7,9 +7,12 @@ with a one-line reason, and the findings found before the failure are kept.
 from __future__ import annotations
 
 import copy
+import ctypes
 import gc
 import logging
 import multiprocessing
+import os
+import signal
 import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -20,7 +23,7 @@ from typing import Any
 
 from scanner.config import Limits
 from scanner.detect.engine import Detector
-from scanner.errors import ExtractError, Skip
+from scanner.errors import ExtractError, NeedsOCR, Skip
 from scanner.extract import extract
 from scanner.extract.sniff import ext_kind
 from scanner.model import Document, DocumentResult, Segment
@@ -78,6 +81,8 @@ class Scanner:
             finally:  # what was read before a failure is still checked
                 if batch:
                     result.findings.extend(self.detector.detect_many(batch, doc.source, doc.parent))
+        except NeedsOCR:
+            raise  # the whole document goes to the OCR worker (see scan_groups)
         except Skip as exc:
             result.status, result.reason = "skipped", str(exc)
         except ExtractError as exc:
@@ -106,11 +111,18 @@ _BATCH_BYTES = 256 * 1024
 
 
 def _work(docs: list[Document]) -> list[list[DocumentResult] | None]:
-    """A text worker's task. None for a document that is mostly OCR work (a picture, a scanned
-    PDF): the parent sends it on to the OCR lane. Deciding here, not in the parent, keeps the
-    parent (which fetches and records for a crawl) from opening every PDF."""
+    """A text worker's task. None for a document that is mostly OCR work (a picture, or a PDF
+    whose first page has no text layer, found out while reading it): the parent sends it on to
+    the OCR lane. Deciding here, not in the parent, keeps the parent (which fetches and records
+    for a crawl) from opening every PDF, and the worker from opening it twice."""
     assert _worker is not None
-    return [None if _wants_ocr(doc) else _scan_in_worker(_worker, doc) for doc in docs]
+    out: list[list[DocumentResult] | None] = []
+    for doc in docs:
+        try:
+            out.append(None if _is_picture(doc) else _scan_in_worker(_worker, doc))
+        except NeedsOCR:
+            out.append(None)
+    return out
 
 
 def _work_ocr(docs: list[Document]) -> list[list[DocumentResult] | None]:
@@ -143,11 +155,11 @@ Item = Document | DocumentResult
 Entry = tuple[int, Document]
 
 
-def _wants_ocr(doc: Document) -> bool:
+def _is_picture(doc: Document) -> bool:
     try:
         from scanner.extract import ocr, sniff
 
-        return ocr.needs_ocr(doc, sniff(doc))
+        return sniff(doc) in ocr.IMAGE_KINDS
     except Exception:  # routing is a hint: anything odd goes to the text pool, which reports it
         return False
 
@@ -183,7 +195,9 @@ def scan_groups(items: Iterable[Item], scanner: Scanner, jobs: int = 1, *,
             yield out(index, item, [item] if isinstance(item, DocumentResult) else scanner.process(item))
         return
     global _worker, _ocr_worker, _pack
-    _worker, _pack = scanner, pack  # with pack, worker results carry encoded findings (DocumentResult.pack)
+    _pack = pack  # with pack, worker results carry encoded findings (DocumentResult.pack)
+    _worker = copy.copy(scanner)  # hands scanned PDFs on to the OCR worker instead of reading them
+    _worker.limits = replace(scanner.limits, ocr_elsewhere=True)
     _preload()
     gc.freeze()  # the loaded rules and libraries stay shared with the workers: no collector writes to them
     _ocr_worker = copy.copy(scanner)  # a scanned PDF may take many pages × the per-page OCR limit
@@ -254,7 +268,7 @@ class _Lane:
 
     def submit(self, entries: list[Entry]) -> None:
         if self.pool is None:
-            self.pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=self.ctx)
+            self.pool = _pool(self.workers, self.ctx)
         docs = [doc for _, doc in entries]
         try:
             future = self.pool.submit(self.fn, docs)
@@ -267,7 +281,7 @@ class _Lane:
     def rebuild(self) -> None:
         if self.pool is not None:
             self.pool.shutdown(wait=False, cancel_futures=True)
-        self.pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=self.ctx)
+        self.pool = _pool(self.workers, self.ctx)
 
     def take(self, future: Future[list[list[DocumentResult] | None]]
              ) -> list[tuple[int, Document, list[DocumentResult] | None]]:
@@ -313,6 +327,28 @@ def _collect(lanes: dict[str, _Lane], block: bool) -> list[tuple[int, Document, 
     return out
 
 
+def _pool(workers: int, ctx: BaseContext) -> ProcessPoolExecutor:
+    return ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_die_with_parent,
+                               initargs=(os.getpid(),))
+
+
+def _die_with_parent(parent: int) -> None:
+    """A worker ends when the leakscan process does, even when it was killed with SIGKILL (its
+    workers would otherwise wait for work forever, each holding a copy of the loaded rules).
+    Linux sends the signal when the thread that forked the worker ends: pools are used from the
+    main thread."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):  # not Linux: workers end when their queue closes, as before
+        return
+    if os.getppid() != parent:  # the parent died before the line above took effect
+        os._exit(1)
+
+
+_PR_SET_PDEATHSIG = 1
+
+
 def _preload() -> None:
     """Import the common extractors here, once, rather than in every forked worker."""
     from scanner.extract import extractor_for
@@ -335,7 +371,7 @@ def _share_ocr_budget(limits: Limits) -> None:
 
 def _retry_alone(fn: Work, doc: Document, ctx: BaseContext) -> list[DocumentResult] | None:
     """Scan ``doc`` in a single-use worker: if it crashes again, it is the culprit."""
-    with ProcessPoolExecutor(max_workers=1, mp_context=ctx) as solo:
+    with _pool(1, ctx) as solo:
         try:
             return solo.submit(fn, [doc]).result()[0]
         except Exception as exc:

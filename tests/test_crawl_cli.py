@@ -91,6 +91,7 @@ def test_sigkill_then_resume_gives_the_uninterrupted_report_without_refetching(s
         assert proc.poll() is None, "the crawl finished before it could be killed"
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait()
+        assert _gone(str(state)), "the killed crawl's worker processes outlived it"
         first = [(m, t) for m, t, _, _ in site.log]
         assert not out.exists()
         assert main(_args(site.url, state, out, "--jobs", "2", "--resume")) == 1
@@ -98,6 +99,24 @@ def test_sigkill_then_resume_gives_the_uninterrupted_report_without_refetching(s
     assert _comparable(json.loads(out.read_text(encoding="utf-8"))) == expected
     twice = {r for r in set(first) & set(second) if r[1] not in RETRIED and "calendar" not in r[1]}
     assert len(twice) <= 4, sorted(twice)  # at most the requests in flight at the kill
+
+
+def _gone(marker, seconds=10.0):
+    """No process whose command line holds ``marker`` is left (within ``seconds``)."""
+    from pathlib import Path
+
+    deadline = time.monotonic() + seconds
+    while True:
+        alive = []
+        for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+            try:
+                if marker.encode() in cmdline.read_bytes():
+                    alive.append(cmdline.parent.name)
+            except OSError:
+                continue
+        if not alive or time.monotonic() > deadline:
+            return not alive
+        time.sleep(0.1)
 
 
 def test_a_crawl_stopped_by_its_page_limit_says_so_and_404s_carry_their_status(site_root, tmp_path, capsys):

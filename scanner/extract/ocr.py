@@ -30,7 +30,7 @@ from stdnum.iso7064 import mod_11_2
 
 from scanner.config import Limits
 from scanner.errors import Skip
-from scanner.model import Document, Location, Segment
+from scanner.model import Location, Segment
 
 if TYPE_CHECKING:
     import numpy as np
@@ -139,37 +139,6 @@ def require() -> None:
     """Raise :class:`Skip` with :data:`MISSING_REASON` when the OCR extra is not installed."""
     if not available():
         raise Skip(MISSING_REASON)
-
-
-def needs_ocr(doc: Document, kind: str) -> bool:
-    """Will reading ``doc`` (sniffed as ``kind``) mostly be OCR? Pictures always; a PDF whose
-    first pages have no text layer. Cheap (a few milliseconds): meant for routing documents to
-    a separate OCR worker pool."""
-    if kind in IMAGE_KINDS:
-        return True
-    if kind != "pdf":
-        return False
-    import pypdfium2 as pdfium
-
-    try:
-        pdf = pdfium.PdfDocument(doc.path if doc.path is not None else (doc.data or b""))
-    except pdfium.PdfiumError:
-        return False
-    try:
-        for index in range(min(len(pdf), 3)):
-            page = pdf[index]
-            try:
-                textpage = page.get_textpage()
-                try:
-                    if textpage.count_chars() > 0:
-                        return False
-                finally:
-                    textpage.close()
-            finally:
-                page.close()
-        return len(pdf) > 0
-    finally:
-        pdf.close()
 
 
 # -- page budget -----------------------------------------------------------------------------------

@@ -19,7 +19,7 @@ import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 
 from scanner.config import Limits
-from scanner.errors import ExtractError, Skip
+from scanner.errors import ExtractError, NeedsOCR, Skip
 from scanner.extract import ocr
 from scanner.extract._layout import Glyph, LayoutState, Rules, layout
 from scanner.model import Document, Location, Segment
@@ -71,6 +71,8 @@ def extract(doc: Document, limits: Limits) -> Iterator[Segment]:
         for index in range(count):
             glyphs, rules, scanned = _read_page(pdf, index, buffer)
             if scanned:
+                if limits.ocr_elsewhere and not text_pages:
+                    raise NeedsOCR(f"第{index + 1}页没有文字层")
                 ocr_pages.append(index + 1)
                 doc.meta["ocr_pages"] = ocr_pages
                 if ocr_ok is None:
