@@ -168,6 +168,21 @@ def test_private_targets_are_refused_without_allow_private(site_root, tmp_path):
         assert site.log == []
 
 
+def test_a_name_that_rebinds_to_a_private_address_is_refused_on_connect(site_root, tmp_path, monkeypatch):
+    # DNS rebinding: the name checks out as public, then the connection lands on 127.0.0.1.
+    from scanner.source.crawl.scope import AddressGuard
+
+    monkeypatch.setattr(AddressGuard, "_check", staticmethod(lambda host, port: None))
+    root, _ = site_root
+    with serve_site(root) as site:
+        opts = dataclasses.replace(options(), allow_private_hosts=())
+        run = _crawl(site.url, site, tmp_path / "s.db", opts)
+        assert run.docs == []
+        (result,) = run.results
+        assert result.status == "skipped" and "内网" in result.reason
+        assert site.log == []  # not one request reached the server
+
+
 def test_page_cap_and_depth_bound_the_crawl(site_root, tmp_path):
     root, _ = site_root
     with serve_site(root, slow=SLOW) as site:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import email.utils
 import hashlib
 import re
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -19,6 +20,8 @@ from urllib.parse import unquote, urlsplit
 
 import requests
 from protego import Protego
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from scanner import __version__
 from scanner.source.crawl.charset import decode_page
@@ -80,6 +83,39 @@ class _Failure(Exception):
         self.status, self.reason, self.http_status = status, reason, http_status
 
 
+class _GuardedAdapter(requests.adapters.HTTPAdapter):
+    """An adapter whose connections check the address they actually reached with the guard, so a
+    name that resolves to a public address for the check and a private one for the fetch is caught."""
+
+    def __init__(self, guard: AddressGuard, **kwargs: Any) -> None:
+        self._guard = guard  # before super().__init__, which builds the pool manager
+        super().__init__(**kwargs)
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {
+            "http": _guarded_pool(HTTPConnectionPool, HTTPConnection, self._guard),
+            "https": _guarded_pool(HTTPSConnectionPool, HTTPSConnection, self._guard),
+        }
+
+
+def _guarded_pool(pool: type[Any], connection: type[Any], guard: AddressGuard) -> type[Any]:
+    class Connection(connection):  # type: ignore[misc,valid-type]
+        def _new_conn(self) -> socket.socket:
+            sock = super()._new_conn()
+            try:
+                address = sock.getpeername()[0]
+            except OSError:
+                return sock
+            reason = guard.peer_refusal(self.host, address)
+            if reason:
+                sock.close()
+                raise _Failure("skipped", reason)
+            return sock
+
+    return type(pool.__name__, (pool,), {"ConnectionCls": Connection})
+
+
 class Fetcher:
     """Shared by the worker threads: robots cache, address guard, scope, per-thread sessions."""
 
@@ -107,7 +143,7 @@ class Fetcher:
             s.headers["User-Agent"] = self.user_agent
             s.headers["Accept-Language"] = "zh-CN,zh;q=0.9"
             s.trust_env = False  # no proxies from the environment: the address guard checks the real target
-            adapter = requests.adapters.HTTPAdapter(pool_connections=8, pool_maxsize=max(2, self.options.per_host))
+            adapter = _GuardedAdapter(self.guard, pool_connections=8, pool_maxsize=max(2, self.options.per_host))
             s.mount("http://", adapter)
             s.mount("https://", adapter)
             self._local.session = s

@@ -189,6 +189,18 @@ class AddressGuard:
             self._cache[host] = reason
         return reason
 
+    def peer_refusal(self, host: str, address: str) -> str | None:
+        """A Chinese reason when a connection to ``host`` reached ``address`` and must not be used.
+
+        Checked on the connected socket itself: the name may resolve differently by then (DNS
+        rebinding: a public address for the check above, a private one for the fetch)."""
+        host = host.lower().strip("[]")
+        if self.allow_private or host in self.allowed_hosts:
+            return None
+        if any(h.split(":")[0] == host for h in self.allowed_hosts):
+            return None
+        return _PRIVATE_REASON if address_blocked(address) else None
+
     @staticmethod
     def _check(host: str, port: int) -> str | None:
         try:
@@ -197,8 +209,11 @@ class AddressGuard:
             return None  # the fetch itself reports the DNS failure
         for info in infos:
             if address_blocked(str(info[4][0])):
-                return "目标地址为内网、本机或保留地址，已拒绝访问（如确需审计内网网站，请使用 --allow-private）"
+                return _PRIVATE_REASON
         return None
+
+
+_PRIVATE_REASON = "目标地址为内网、本机或保留地址，已拒绝访问（如确需审计内网网站，请使用 --allow-private）"
 
 
 # -- scope ----------------------------------------------------------------------------------------
