@@ -188,13 +188,13 @@ def _scan(args: argparse.Namespace) -> int:
     session = _Session(args, site=args.site or " ".join(sorted(str(Path(p).resolve()) for p in args.paths)),
                        command="scan")
     started = now_iso()
-    with_findings: set[str] = set()
+    ledger = _Ledger()
     with Progress(enabled=sys.stderr.isatty() and not args.quiet) as progress:
         results = scan_all(iter_documents(args.paths), Scanner(session.detector), jobs=_jobs(args), pack=True)
         # results become report entries as they arrive: only the compact dicts stay in memory
-        report = build_report(watched(results, progress, with_findings), started_at=started,
+        report = build_report(watched(results, progress, ledger), started_at=started,
                               random_key=session.random_key, spool=True)
-    redactions = _redact_results(args, session, with_findings) if args.redact_to else None
+    redactions = _redact_results(args, session, ledger) if args.redact_to else None
     if redactions:
         _annotate_redactions(report, redactions)
     session.record(report)
@@ -205,15 +205,46 @@ def _scan(args: argparse.Namespace) -> int:
     return status
 
 
-def watched(results: Iterable[Any], progress: Progress, with_findings: set[str] | None = None) -> Iterator[Any]:
-    """Pass results through, showing progress and errors (and noting which documents have findings)."""
+def watched(results: Iterable[Any], progress: Progress, ledger: _Ledger | None = None) -> Iterator[Any]:
+    """Pass results through, showing progress and errors (and noting them in ``ledger``)."""
     for result in results:
         if result.status == "error":
             progress.say(f"leakscan: 无法检查 {result.source}：{result.reason}")
-        if with_findings is not None and result.count:
-            with_findings.add(result.source)
+        if ledger is not None:
+            ledger.note(result)
         progress.advance(result)
         yield result
+
+
+class _Ledger:
+    """What a scan found out about each input, for ``--redact-to``: which hold findings (an
+    archive holds its members' findings) and which were read completely and hold none (those
+    need no second reading to know there is nothing to mask)."""
+
+    def __init__(self) -> None:
+        self.with_findings: set[str] = set()
+        self._parent: dict[str, str | None] = {}
+        self._clean: set[str] = set()
+        self._doubtful: set[str] = set()
+
+    def note(self, result: Any) -> None:
+        self._parent[result.source] = result.parent
+        if result.status == "scanned" and not result.count:
+            self._clean.add(result.source)
+            return
+        if result.count:
+            self._mark(result.source, self.with_findings)
+        if result.status != "scanned":  # not read completely: redaction must look at it itself
+            self._mark(result.source, self._doubtful)
+
+    def _mark(self, source: str | None, marks: set[str]) -> None:
+        while source is not None and source not in marks:  # the document and every archive above it
+            marks.add(source)
+            source = self._parent.get(source)
+
+    def clean(self) -> set[str]:
+        """Inputs read completely, with no findings in them or in anything inside them."""
+        return self._clean - self.with_findings - self._doubtful
 
 
 def _crawl(args: argparse.Namespace) -> int:
@@ -312,14 +343,14 @@ def add_parents(report: dict[str, Any], parents: dict[str, list[str]]) -> None:
             d["parents"] = parents[d["source"]]
 
 
-def _redact_results(args: argparse.Namespace, session: _Session, with_findings: set[str]) -> dict[str, Any]:
+def _redact_results(args: argparse.Namespace, session: _Session, ledger: _Ledger) -> dict[str, Any]:
     """Write de-identified copies of the scanned inputs that have findings; source → Redaction."""
     from scanner.redact import redact_tree
 
     out: dict[str, Any] = {}
     for doc, red in redact_tree(args.paths, session.detector, Path(args.redact_to),
-                                allow_inside=getattr(args, "allow_inside", False)):
-        if doc.source not in with_findings and not red.masked:
+                                allow_inside=getattr(args, "allow_inside", False), clean=ledger.clean()):
+        if doc.source not in ledger.with_findings and not red.masked:
             continue
         out[doc.source] = red
         if red.status.startswith("not possible"):

@@ -37,6 +37,26 @@ def test_scan_with_redact_to_writes_copies_and_reports_them(tmp_path):
     assert main(["scan", str(out_dir), "--key", TEST_KEY, "-q", "-o", str(tmp_path / "again.json")]) == 0
 
 
+def test_scan_with_redact_to_reads_clean_files_once_and_lists_archives_whose_members_leak(tmp_path, monkeypatch):
+    import zipfile
+
+    import scanner.redact as redact
+
+    folder = _inputs(tmp_path)
+    with zipfile.ZipFile(folder / "attachments.zip", "w") as z:
+        z.writestr("名单.txt", f"张三 身份证号 {ID}\n")
+    read_again = []
+    real = redact.redact_document
+    monkeypatch.setattr(redact, "redact_document", lambda doc, *a, **k: read_again.append(doc.name) or real(doc, *a, **k))
+    report_path = tmp_path / "r.json"
+    main(["scan", str(folder), "--redact-to", str(tmp_path / "copies"), "--key", TEST_KEY, "-q", "-o", str(report_path)])
+    assert "clean.txt" not in read_again  # the scan read it completely and found nothing
+    assert {"list.csv", "old.wps", "attachments.zip"} <= set(read_again)  # a file the scan could not read: again
+    docs = {d["source"].rsplit("/", 1)[-1]: d for d in json.loads(report_path.read_text())["documents"]}
+    # the findings are in a member; the archive is what must be handled by hand
+    assert docs["attachments.zip"]["redaction"].startswith("not possible")
+
+
 def test_redact_command_lists_what_it_could_not_rewrite(tmp_path, capsys):
     folder = _inputs(tmp_path)
     out = tmp_path / "r.json"

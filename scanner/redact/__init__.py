@@ -19,7 +19,7 @@ from __future__ import annotations
 import io
 import os
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Container, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -294,12 +294,13 @@ def _inside(child: Path, parent: Path) -> bool:
 
 
 def redact_tree(paths: Sequence[str | Path], detector: Detector, out_dir: Path, *, allow_inside: bool = False,
-                limits: Limits | None = None) -> Iterator[tuple[Document, Redaction]]:
+                limits: Limits | None = None, clean: Container[str] = ()) -> Iterator[tuple[Document, Redaction]]:
     """Redact every file below ``paths`` into ``out_dir``, mirroring the layout.
 
     A folder's files keep their path relative to the folder; a file named directly goes to the
     top of ``out_dir``. An ``out_dir`` inside an input folder is refused (:class:`UsageError`)
-    unless ``allow_inside``; the copies are then never read as input.
+    unless ``allow_inside``; the copies are then never read as input. Files in ``clean`` (a scan
+    just read them completely and found nothing) are ``unchanged`` without being read again.
     """
     out_dir = Path(out_dir)
     resolved_out = out_dir.resolve()
@@ -310,11 +311,11 @@ def redact_tree(paths: Sequence[str | Path], detector: Detector, out_dir: Path, 
             raise UsageError(f"输出文件夹 {out_dir} 位于输入文件夹 {p} 之内，请选择输入文件夹之外的输出位置")
         if path.is_file() and resolved_out == path.resolve():
             raise UsageError(f"输出文件夹 {out_dir} 与输入文件 {p} 相同")
-    return _tree(given, detector, out_dir, resolved_out, limits)
+    return _tree(given, detector, out_dir, resolved_out, limits, clean)
 
 
-def _tree(given: list[str], detector: Detector, out_dir: Path, resolved_out: Path, limits: Limits | None
-          ) -> Iterator[tuple[Document, Redaction]]:
+def _tree(given: list[str], detector: Detector, out_dir: Path, resolved_out: Path, limits: Limits | None,
+          clean: Container[str]) -> Iterator[tuple[Document, Redaction]]:
     roots = {p: Path(p) for p in given}
     used: set[Path] = set()
     for item in iter_documents(given):
@@ -325,6 +326,9 @@ def _tree(given: list[str], detector: Detector, out_dir: Path, resolved_out: Pat
         assert item.path is not None
         if _inside(item.path.resolve(), resolved_out):
             continue  # an earlier copy, inside an input folder by request
+        if item.source in clean:
+            yield item, Redaction(item.source, UNCHANGED)
+            continue
         target = out_dir / _relative(item, roots)
         target = _unique(target, used)
         used.add(target)
