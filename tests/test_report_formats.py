@@ -533,3 +533,13 @@ def test_every_format_carries_the_redaction_summary(report: dict[str, Any], fmt:
     assert "/tmp/脱敏/copy-one" in blob
     assert ("无法脱敏" in blob or "not possible" in blob), fmt
     assert "/tmp/脱敏/copy-one" not in _readable(render(report, fmt), fmt)
+
+
+def test_json_reads_back_as_the_report_with_odd_values_as_the_standard_library_writes_them(
+        report: dict[str, Any]) -> None:
+    odd = copy.deepcopy(report)
+    odd["documents"][0]["meta_counts"] = {3: "页"}  # a number as a key
+    odd["documents"][0]["path"] = Path("上传/名单.csv")  # not JSON by itself
+    back = json.loads(render(odd, "json"))
+    assert back == json.loads(json.dumps(odd, ensure_ascii=False, default=str))
+    assert "名单" in render(odd, "json").decode("utf-8")  # Chinese readable, not \\u-escaped

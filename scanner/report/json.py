@@ -12,7 +12,8 @@ _CHUNK = 1 << 20
 
 
 def _dumps(value: Any) -> bytes:
-    return orjson.dumps(value, default=str)
+    # as the standard library would: numbers as keys become strings, anything else its str()
+    return orjson.dumps(value, default=str, option=orjson.OPT_NON_STR_KEYS)
 
 
 def write(report: dict[str, Any], out: BinaryIO, *, options: ReportOptions) -> None:
