@@ -176,10 +176,11 @@ def scan_cmd(folder: Path, jobs: int, out: Path) -> list[str]:
 def scan_figures(args: argparse.Namespace) -> dict[str, object]:
     """--jobs 2 vs --jobs 1 interleaved; peak RSS of --jobs 2 at 1× (part0, 256 MB) and 4× (1 GB).
 
-    The issue asks for the 2-core speedup on the whole 1 GB folder; that is done when a 1-core
-    pass over it is projected (from the 1× runs) to take under ``--scan-budget`` seconds, so that
-    `make bench` stays under 20 minutes; otherwise the speedup is the 1× folder's and the 4× scan
-    is repeated only as often as the budget allows (the count is in ``scan_4x_runs``).
+    The issue asks for the 2-core speedup on the whole 1 GB folder; that is done when the 1-core
+    and 2-core passes over it, all repetitions, are projected (from the 1× runs) to take under
+    ``--scan-budget`` seconds, so that `make bench` stays under 20 minutes; otherwise the speedup
+    is the 1× folder's and the 4× scan is repeated only as often as the budget allows (the count
+    is in ``scan_4x_runs``).
     """
     folder = datagen.make_scan_folder(4, args.scan_part_mb)
     part = folder / "part0"
@@ -203,7 +204,7 @@ def scan_figures(args: argparse.Namespace) -> dict[str, object]:
         res["scan_mb_s_2core"] = part_size / median(two)
         res["scan_peak_rss_mb_1x"] = median(rss1)
         projected = median(one) * size / part_size
-        if projected * args.reps * 2 < args.scan_budget:
+        if (median(one) + median(two)) * size / part_size * args.reps < args.scan_budget:
             one4, two4, rss4 = [], [], []
             for _ in range(args.reps):
                 one4.append(run_tree(scan_cmd(folder, 1, out), ok=(0, 1))["s"])
@@ -371,7 +372,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="small inputs, for trying the runner out")
     parser.add_argument("--readme", action="store_true", help="write the table into bench/README.md")
     parser.add_argument("--concurrency", type=int, default=8, help="crawl concurrency (both crawlers)")
-    parser.add_argument("--scan-budget", type=float, default=480, help="seconds the 1 GB scans may take")
+    parser.add_argument("--scan-budget", type=float, default=720, help="seconds the 1 GB scans may take")
     args = parser.parse_args(argv)
     args.pdf_pages, args.xlsx_rows, args.site_pages, args.scan_part_mb, args.ocr_pages = (
         (20, 5000, 300, 16, 1) if args.quick else (200, 50_000, 5000, 256, 2))
