@@ -207,6 +207,9 @@ def scan_groups(items: Iterable[Item], scanner: Scanner, jobs: int = 1, *,
     ctx = multiprocessing.get_context("fork")
     lanes = {"text": _Lane(_work, jobs, 2 * jobs, ctx), "ocr": _Lane(_work_ocr, 1, 2, ctx)}
     text = lanes["text"]
+    # Fork the text workers now, before the first item is asked for: a crawl starts its fetching
+    # threads then, and a fork while other threads hold locks can leave a worker stuck on one.
+    text.start()
     batch: list[Entry] = []
     batch_bytes = 0
 
@@ -265,6 +268,12 @@ class _Lane:
     def busy(self) -> bool:
         """Every worker has a task (running or queued behind one)."""
         return sum(not f.done() for f in self.pending) >= self.workers
+
+    def start(self) -> None:
+        """Fork the workers (a pool forks all of them at its first task)."""
+        if self.pool is None:
+            self.pool = _pool(self.workers, self.ctx)
+        self.pool.submit(self.fn, [])
 
     def submit(self, entries: list[Entry]) -> None:
         if self.pool is None:

@@ -109,3 +109,18 @@ def test_packed_results_carry_the_same_findings(detector):
     # a list report (no spool) unpacks them too
     unpacked = build_report(scan_all(_docs(2), Scanner(detector), jobs=2, pack=True), started_at="t")
     assert unpacked["findings"] == plain["findings"][:2]
+
+
+def test_workers_are_forked_before_the_first_document_is_asked_for(detector):
+    # a crawl starts its fetching threads when asked for its first document: forking after that
+    # would copy a process whose other threads may hold locks
+    import multiprocessing
+
+    seen = []
+
+    def items():
+        seen.append(len(multiprocessing.active_children()))
+        yield from _docs(3)
+
+    assert len(list(scan_all(items(), Scanner(detector), jobs=2))) == 3
+    assert seen[0] >= 2
