@@ -197,7 +197,7 @@ class AddressGuard:
         host = host.lower().strip("[]")
         if self.allow_private or host in self.allowed_hosts:
             return None
-        if any(h.split(":")[0] == host for h in self.allowed_hosts):
+        if any(urlsplit("//" + h).hostname == host for h in self.allowed_hosts):  # allowed as host:port
             return None
         return _PRIVATE_REASON if address_blocked(address) else None
 
