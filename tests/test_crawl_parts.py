@@ -63,6 +63,11 @@ def test_private_addresses():
     assert guard.refusal("http://10.0.0.5/") is not None
     assert AddressGuard(allow_private=True).refusal("http://10.0.0.5/") is None
     assert AddressGuard(False, ("127.0.0.1",)).refusal("http://127.0.0.1:9/") is None
+    # the address a connection actually reached
+    assert "内网" in guard.peer_refusal("site.gov.cn", "10.0.0.5")
+    assert guard.peer_refusal("site.gov.cn", "202.96.134.133") is None
+    allowed = AddressGuard(False, ("[::1]:8080", "intranet.local:9000"))
+    assert allowed.peer_refusal("::1", "::1") is None and allowed.peer_refusal("intranet.local", "10.0.0.5") is None
 
 
 def _urls(links):
