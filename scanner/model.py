@@ -230,14 +230,12 @@ class Spool:
     @staticmethod
     def encode(item: dict[str, Any]) -> bytes:
         """One item as a spool record (what :meth:`append_encoded` takes)."""
-        record = marshal.dumps(item)
-        return len(record).to_bytes(4, "little") + record
+        return _frame(marshal.dumps(item))
 
     @staticmethod
     def encode_many(items: list[dict[str, Any]]) -> bytes:
         """Several items as one spool record."""
-        record = marshal.dumps(items)
-        return len(record).to_bytes(4, "little") + record
+        return _frame(marshal.dumps(items))
 
     def append(self, item: dict[str, Any]) -> None:
         self.append_encoded(self.encode(item), 1)
@@ -271,11 +269,7 @@ class Spool:
         pos = 0
         while pos < len(records):
             n = int.from_bytes(records[pos:pos + 4], "little")
-            item = marshal.loads(records[pos + 4:pos + 4 + n])
-            if type(item) is list:
-                yield from item
-            else:
-                yield item
+            yield from _unframe(records[pos + 4:pos + 4 + n])
             pos += 4 + n
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
@@ -291,11 +285,7 @@ class Spool:
                 data, pos = data[pos:] + chunk, 0
                 continue
             n = int.from_bytes(data[pos:pos + 4], "little")
-            item = marshal.loads(data[pos + 4:pos + 4 + n])
-            if type(item) is list:
-                yield from item
-            else:
-                yield item
+            yield from _unframe(data[pos + 4:pos + 4 + n])
             pos += 4 + n
 
     def rewrite(self, fn: Callable[[dict[str, Any]], dict[str, Any] | None]) -> Spool:
@@ -309,6 +299,16 @@ class Spool:
 
     def close(self) -> None:
         self._fh.close()
+
+
+def _frame(record: bytes) -> bytes:
+    return len(record).to_bytes(4, "little") + record
+
+
+def _unframe(record: bytes) -> list[dict[str, Any]] | tuple[dict[str, Any]]:
+    """The items of one record: one item, or a list of them (:meth:`Spool.encode_many`)."""
+    item = marshal.loads(record)
+    return item if type(item) is list else (item,)
 
 
 def rewrite(items: list[dict[str, Any]] | Spool, fn: Callable[[dict[str, Any]], dict[str, Any] | None]

@@ -92,25 +92,28 @@ def test_non_candidates_are_left_alone(text: str) -> None:
     assert repair(text) == text
 
 
-def test_values_read_as_one_run_are_split_when_every_piece_is_valid() -> None:
-    rng = random.Random(5)
+def _ids(seed: int) -> tuple[str, str, str]:
+    """A valid ID, a valid ID ending in X, and the first with a wrong check character."""
+    rng = random.Random(seed)
     idn, idx = fake_id(rng), fake_id(rng, check="X")
+    return idn, idx, idn[:-1] + ("1" if idn[-1] != "1" else "2")
+
+
+def test_values_read_as_one_run_are_split_when_every_piece_is_valid() -> None:
+    idn, idx, wrong = _ids(5)
     assert repair(f"1 张三 {idn}13812345678 皖A12345") == f"1 张三 {idn} 13812345678 皖A12345"
     assert repair(f"{idx[:-1]}×18612345678") == f"{idx} 18612345678"
     assert repair(f"13912345678{idn}") == f"13912345678 {idn}"
     assert repair(f"{idn}{idx}") == f"{idn} {idx}"
-    wrong = idn[:-1] + ("1" if idn[-1] != "1" else "2")
     for text in (f"{wrong}13812345678", f"{idn}12812345678", "账号 6222021234567890123456789", f"{idn}138123456"):
         assert repair(text) == text
 
 
 def test_an_id_glued_to_a_short_number_from_the_next_column_is_split() -> None:
-    rng = random.Random(6)
-    idn, idx = fake_id(rng), fake_id(rng, check="X")
+    idn, idx, wrong = _ids(6)
     assert repair(f"河口镇 张三{idn}5800") == f"河口镇 张三{idn} 5800"
     assert repair(f"{idx}5") == f"{idx} 5"
     assert repair(f"12{idn} 补贴") == f"12 {idn} 补贴"
-    wrong = idn[:-1] + ("1" if idn[-1] != "1" else "2")
     # no valid ID inside, a tail too long for a cell, or a mobile (no check digit) with a tail
     for text in (f"{wrong}5800", f"{idn}1234567", "138123456785", "账号 6222021234567890123"):
         assert repair(text) == text
