@@ -20,7 +20,7 @@ import pypdfium2.raw as pdfium_c
 
 from scanner.config import Limits
 from scanner.errors import ExtractError, NeedsOCR, Skip
-from scanner.extract import ocr
+from scanner.extract import _pdffonts, ocr
 from scanner.extract._layout import Glyph, LayoutState, Rules, layout
 from scanner.model import Document, Location, Segment
 
@@ -53,6 +53,7 @@ def extract(doc: Document, limits: Limits) -> Iterator[Segment]:
     listed in ``doc.meta["ocr_unread_pages"]``. A document where no page yields text raises
     :class:`Skip` saying why.
     """
+    _pdffonts.install()
     pdf = _open(doc)
     if pdf is None:
         return
@@ -167,9 +168,12 @@ def _read_page(
     The page and its text page are used through bare pdfium handles, closed here: pypdfium2's
     page objects (finalizers, parent links) cost about as much Python time as reading the page.
     """
+    reads = _pdffonts.reads()
     page = _LOAD_PAGE(_pointer(pdf.raw), index)
     if not page:
         raise ExtractError(f"PDF第{index + 1}页无法读取，文件可能已损坏")
+    if _pdffonts.reads() != reads:  # pdfium read a substitute font file: keep its face for later PDFs
+        _pdffonts.anchor(pdf.raw, index)
     try:
         to_layout = _orientation(_ROTATION(page))
         textpage = _LOAD_TEXT_PAGE(page)
