@@ -412,11 +412,13 @@ class Detector:
                 score = scorer(before, header, spec.requires_context, spec.score, hit.value)
                 if score is not None:
                     per_segment.setdefault(key, []).append(_Candidate(rec, start, end, hit.value, hit.exposure, score))
-        findings: list[Finding] = []
+        # Every piece's findings are built in one pass (one scrub of all context snippets):
+        # a sheet has tens of thousands of cells holding one finding each.
+        groups = []
         for key in sorted(per_segment):
-            kept = _resolve_overlaps(per_segment[key])
-            findings.extend(self._findings(kept, pieces[key], source, parent))
-        return findings
+            cands = per_segment[key]
+            groups.append((pieces[key], cands if len(cands) == 1 else _resolve_overlaps(cands)))
+        return self._findings(groups, source, parent)
 
     def detect_text(self, text: str, source: str = "<text>", header: str = "") -> list[Finding]:
         """Convenience for tests and rule examples: one segment of plain text."""
@@ -568,44 +570,50 @@ class Detector:
         return joined, [*starts.tolist(), int(ends[-1])]
 
     # -- findings ------------------------------------------------------------------------------
-    def _findings(self, kept: list[_Candidate], segment: Segment, source: str,
+    def _findings(self, groups: list[tuple[Segment, list[_Candidate]]], source: str,
                   parent: str | None) -> list[Finding]:
-        text = segment.text
-        loc = segment.location
-        multiline = loc.line is not None and "\n" in text
-        line, counted = loc.line, 0  # newlines before ``counted``, added to ``line`` so far
+        """The findings of the kept candidates of each piece (in text order, without overlaps)."""
         sign = self._fingerprint
-        for c in kept:
-            c.shown = c.recognizer.display(c.value)
-        contexts = _contexts(text, kept)
-        # One location dict per piece, copied per finding (same keys, same order as to_dict);
-        # a bbox list is not shared between findings: those build their own.
-        base = loc.to_dict(None, None) if loc.bbox is None else None
+        for _, kept in groups:
+            for c in kept:
+                c.shown = c.recognizer.display(c.value)
+        contexts = _contexts(groups)
         include_values = self.include_values
         out = []
-        for c, context in zip(kept, contexts, strict=True):  # in text order: count newlines once
-            rule = c.recognizer.rule
-            start, end = c.start, c.end
-            if multiline:
-                line += text.count("\n", counted, start)  # type: ignore[operator]
-                counted = start
-                nl = text.rfind("\n", 0, start) + 1
-                start, end = start - nl, end - nl
-            if base is not None:
-                location = base.copy()
-                location["start"] = start
-                location["end"] = end
-            else:
-                location = loc.to_dict(start, end)
-            location["line"] = line
-            exposure = c.exposure
-            finding = Finding(rule.entity, rule.id, source, parent, location, c.shown, sign(c.value),
-                              exposure,  # type: ignore[arg-type]
-                              rule.severity if exposure == "unmasked" else rule.partial_severity,  # type: ignore[arg-type]
-                              c.score, context, rule.remediation)
-            if include_values:
-                finding.extra["value"] = c.value
-            out.append(finding)
+        n = 0
+        for segment, kept in groups:
+            text = segment.text
+            loc = segment.location
+            multiline = loc.line is not None and "\n" in text
+            line, counted = loc.line, 0  # newlines before ``counted``, added to ``line`` so far
+            # One location dict per piece, copied per finding (same keys, same order as to_dict);
+            # a bbox list is not shared between findings: those build their own.
+            base = loc.to_dict(None, None) if loc.bbox is None else None
+            for c in kept:  # in text order: count newlines once
+                context = contexts[n]
+                n += 1
+                rule = c.recognizer.rule
+                start, end = c.start, c.end
+                if multiline:
+                    line += text.count("\n", counted, start)  # type: ignore[operator]
+                    counted = start
+                    nl = text.rfind("\n", 0, start) + 1
+                    start, end = start - nl, end - nl
+                if base is not None:
+                    location = base.copy()
+                    location["start"] = start
+                    location["end"] = end
+                else:
+                    location = loc.to_dict(start, end)
+                location["line"] = line
+                exposure = c.exposure
+                finding = Finding(rule.entity, rule.id, source, parent, location, c.shown, sign(c.value),
+                                  exposure,  # type: ignore[arg-type]
+                                  rule.severity if exposure == "unmasked" else rule.partial_severity,  # type: ignore[arg-type]
+                                  c.score, context, rule.remediation)
+                if include_values:
+                    finding.extra["value"] = c.value
+                out.append(finding)
         return out
 
 
@@ -684,47 +692,50 @@ def _resolve_overlaps(cands: list[_Candidate]) -> list[_Candidate]:
     return kept
 
 
-def _contexts(text: str, kept: list[_Candidate]) -> list[str]:
-    """For each value of ``kept`` (in text order, without overlaps), a snippet around it with
-    every value in it shown as reports show it, and stray long numbers and stand-alone names
-    masked: reports never carry raw personal data.
+def _contexts(groups: list[tuple[Segment, list[_Candidate]]]) -> list[str]:
+    """For each value of each group's ``kept`` (in text order, without overlaps), a snippet of
+    the group's text around it with every value in it shown as reports show it, and stray long
+    numbers and stand-alone names masked: reports never carry raw personal data.
 
-    The stretches between values of every snippet are folded and scrubbed as one string, joined
-    by newlines (which no scrub pattern crosses or needs; scrubbing keeps lengths), then cut
-    apart again: per value that costs a few slices instead of a fold and three regex calls."""
-    n = len(text)
-    count = len(kept)
+    The stretches between values of every snippet (of all groups) are folded and scrubbed as one
+    string, joined by newlines (which no scrub pattern crosses or needs; scrubbing keeps lengths),
+    then cut apart again: per value that costs a few slices instead of a fold and three regex calls."""
     gaps: list[str] = []
-    # per snippet: its window and the index range of the values shown in it
-    plan: list[tuple[int, int, int, int]] = []
-    for j, c in enumerate(kept):
-        start, end = c.start, c.end
-        a = start - CONTEXT_RADIUS if start > CONTEXT_RADIUS else 0
-        b = end + CONTEXT_RADIUS if end + CONTEXT_RADIUS < n else n
-        if (j == 0 or kept[j - 1].end <= a) and (j + 1 == count or kept[j + 1].start >= b):
-            gaps.append(text[a:start])  # the usual case: no other value within reach
-            gaps.append(text[end:b])
-            plan.append((a, b, j, j + 1))
-            continue
-        first = j
-        while first > 0 and kept[first - 1].end > a:
-            first -= 1
-        pos = a
-        last = first
-        for i in range(first, count):
-            k = kept[i]
-            if k.start >= b:
-                break
-            gaps.append(text[pos:max(pos, k.start)])
-            pos = max(pos, k.end)
-            last = i + 1
-        gaps.append(text[pos:b])
-        plan.append((a, b, first, last))
+    # per snippet: its window, the index range of the values shown in it, its group's values
+    # and whether the window ends before the text does
+    plan: list[tuple[int, int, int, list[_Candidate], bool]] = []
+    for segment, kept in groups:
+        text = segment.text
+        n = len(text)
+        count = len(kept)
+        for j, c in enumerate(kept):
+            start, end = c.start, c.end
+            a = start - CONTEXT_RADIUS if start > CONTEXT_RADIUS else 0
+            b = end + CONTEXT_RADIUS if end + CONTEXT_RADIUS < n else n
+            if (j == 0 or kept[j - 1].end <= a) and (j + 1 == count or kept[j + 1].start >= b):
+                gaps.append(text[a:start])  # the usual case: no other value within reach
+                gaps.append(text[end:b])
+                plan.append((a, j, j + 1, kept, b < n))
+                continue
+            first = j
+            while first > 0 and kept[first - 1].end > a:
+                first -= 1
+            pos = a
+            last = first
+            for i in range(first, count):
+                k = kept[i]
+                if k.start >= b:
+                    break
+                gaps.append(text[pos:max(pos, k.start)])
+                pos = max(pos, k.end)
+                last = i + 1
+            gaps.append(text[pos:b])
+            plan.append((a, first, last, kept, b < n))
     scrubbed = _scrub(_fold_batch("\n".join(gaps))).replace("\n", " ").replace("\t", " ")
     out: list[str] = []
     cut = 0  # where the next gap starts in ``scrubbed``
     g = 0  # its index in ``gaps``
-    for a, b, first, last in plan:
+    for a, first, last, kept, cut_end in plan:
         if last - first == 1:
             shown = kept[first].shown
             if "\n" in shown or "\t" in shown:
@@ -749,7 +760,7 @@ def _contexts(text: str, kept: list[_Candidate]) -> list[str]:
             snippet = "".join(parts).strip()
         if a > 0:
             snippet = "…" + snippet
-        out.append(snippet + "…" if b < n else snippet)
+        out.append(snippet + "…" if cut_end else snippet)
     return out
 
 
