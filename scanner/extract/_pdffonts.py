@@ -20,6 +20,7 @@ Everything else is passed to pdfium's default font information unchanged.
 
 from __future__ import annotations
 
+import atexit
 import ctypes
 import struct
 from typing import Any
@@ -63,7 +64,14 @@ def install() -> bool:
     info = _wrapper(state)
     _STATE = state
     pdfium_c.FPDF_SetSystemFontInfo(ctypes.pointer(info))
+    # Registered after pypdfium2's own exit hook, so it runs first: no document outlives pdfium.
+    atexit.register(_close_anchors, state)
     return True
+
+
+def _close_anchors(state: _State) -> None:
+    while state.anchors:
+        pdfium_c.FPDF_CloseDocument(state.anchors.pop())
 
 
 def reads() -> int:
