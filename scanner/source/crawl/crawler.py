@@ -1,8 +1,9 @@
-"""The crawl loop: a frontier in SQLite, worker threads that fetch, and a generator of Documents.
+"""The crawl loop: a frontier in SQLite, a fetching thread, and a generator of Documents.
 
 The generator's thread owns scheduling (per-host concurrency and delay, the page cap) and every
-state change; workers only fetch, spool the body and extract links. At most ``concurrency`` tasks
-are in flight and unprocessed, so at most about 2×concurrency bodies are in memory at once.
+state change; the fetching thread (:class:`~scanner.source.crawl.fetch.Fetcher`) only fetches,
+spools the body and extracts links. At most ``concurrency`` tasks are in flight and unprocessed, so
+at most about 2×concurrency bodies are in memory at once.
 """
 
 from __future__ import annotations
@@ -105,9 +106,7 @@ class Crawl:
         self._active: Counter[str] = Counter()
         self._next_ok: dict[str, float] = {}
         self._inflight = 0
-        self._tasks: queue.SimpleQueue[Task | None] = queue.SimpleQueue()
         self._results: queue.SimpleQueue[Outcome] = queue.SimpleQueue()
-        self._threads: list[threading.Thread] = []
         self.fetcher = Fetcher(options, self.scope, self.guard, self.spool_dir, self._claim)
         self._closed = False
 
@@ -171,7 +170,7 @@ class Crawl:
         if self._closed:
             return
         self._closed = True
-        self._stop_workers()
+        self.fetcher.close()
         self.db.close()
         with contextlib.suppress(OSError):
             self.spool_dir.rmdir()  # only when empty: unrecorded bodies stay for a resume
@@ -185,37 +184,12 @@ class Crawl:
     # -- workers -------------------------------------------------------------------------------
 
     def _start_workers(self) -> None:
-        if self._threads:
-            return
-        self.fetcher.stopped.clear()
-        for i in range(max(1, self.options.concurrency)):
-            t = threading.Thread(target=self._work, name=f"crawl-{i}", daemon=True)
-            t.start()
-            self._threads.append(t)
+        self.fetcher.start(self._results.put)
 
     def _stop_workers(self) -> None:
-        if not self._threads:
-            return
-        self.fetcher.stopped.set()
-        for _ in self._threads:
-            self._tasks.put(None)
-        for t in self._threads:
-            t.join(timeout=5)
-        self._threads = []
+        self.fetcher.stop()
         self._inflight = 0
         self._active.clear()
-
-    def _work(self) -> None:
-        while True:
-            task = self._tasks.get()
-            if task is None:
-                return
-            try:
-                outcome = self.fetcher.fetch(task)
-            except Exception:  # a bug must not hang the crawl: report the URL, keep going
-                log.exception("crawl worker failed on task %s", task.id)
-                outcome = Outcome(task, "error", reason="抓取时发生内部错误")
-            self._results.put(outcome)
 
     def _claim(self, url: str) -> bool:
         with self._lock:
@@ -268,7 +242,7 @@ class Crawl:
                 self.stats.queued = max(0, self.stats.queued - 1)
                 delay = max(opts.delay, self.fetcher.crawl_delay(url))
                 self._next_ok[host] = now + delay
-                self._tasks.put(task)
+                self.fetcher.submit(task)
                 progressed = True
 
     def _next_row(self, host: str) -> tuple[Any, ...] | None:

@@ -12,7 +12,7 @@ class CrawlOptions:
 
     max_pages: int = 20000  # pages + attachments fetched
     max_depth: int = 8
-    concurrency: int = 8  # fetch threads in total
+    concurrency: int = 8  # transfers at once, in total
     per_host: int = 2  # concurrent requests per host
     delay: float = 0.0  # seconds between request starts to one host
     timeout: float = 20.0  # connect / read timeout of one request

@@ -189,6 +189,17 @@ class AddressGuard:
             self._cache[host] = reason
         return reason
 
+    def needs_lookup(self, url: str) -> bool:
+        """Whether :meth:`refusal` would look the host up in DNS (it is neither allowed nor cached yet)."""
+        if self.allow_private:
+            return False
+        parts = urlsplit(url)
+        host = (parts.hostname or "").lower()
+        if host in self.allowed_hosts or parts.netloc.lower() in self.allowed_hosts:
+            return False
+        with self._lock:
+            return host not in self._cache
+
     def peer_refusal(self, host: str, address: str) -> str | None:
         """A Chinese reason when a connection to ``host`` reached ``address`` and must not be used.
 
