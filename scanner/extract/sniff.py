@@ -50,7 +50,13 @@ _MAGIC: tuple[tuple[bytes, str], ...] = (
 
 def ext_kind(name: str) -> str | None:
     """The kind a file name suggests, or None."""
-    return _EXT_KIND.get(PurePosixPath(name.lower()).suffix)
+    name = name.lower()
+    base = name.rpartition("/")[2]
+    if not base or base == ".":  # "…/" or "…/.": the path's own rules say which part is the name
+        return _EXT_KIND.get(PurePosixPath(name).suffix)
+    # PurePosixPath(name).suffix without building a path (this runs for every crawled page)
+    dot = base.rfind(".")
+    return _EXT_KIND.get(base[dot:]) if 0 < dot < len(base) - 1 else None
 
 
 def sniff(doc: Document) -> str:
