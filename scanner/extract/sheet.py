@@ -70,16 +70,16 @@ class CellSegment(Segment):
         self._sheet = sheet
         self._row = row
         self._column = column  # 1-based
+        self._loc: Location | None = None
 
     @property  # type: ignore[override]
     def location(self) -> Location:
         """Where the cell is: sheet, ``A1`` address, 1-based row and column."""
-        try:
-            return self._loc
-        except AttributeError:  # first access
+        loc = self._loc
+        if loc is None:  # first access (a test, not a caught AttributeError: this runs per finding)
             row, column = self._row, self._column
-            self._loc = Location(None, self._sheet, f"{column_letters(column - 1)}{row}", None, None, row, column)
-            return self._loc
+            loc = self._loc = Location(None, self._sheet, f"{column_letters(column - 1)}{row}", None, None, row, column)
+        return loc
 
     @location.setter
     def location(self, value: Location) -> None:
