@@ -294,7 +294,8 @@ class _CharScan:
 
 
 class Detector:
-    """Holds the loaded rules' recognizers; thread-safe and fork-safe (no mutable state).
+    """Holds the loaded rules' recognizers; thread-safe and fork-safe (no mutable state but
+    caches, whose entries never change).
 
     The per-character work is one table lookup per character (numpy, :class:`_CharScan`; the
     equivalent ``re`` passes when a class falls outside the BMP or the text is short) over the
@@ -620,11 +621,16 @@ class Detector:
 class _Scorer:
     """A rule's context scoring (:meth:`__call__`), with its word finders and flags made once."""
 
-    __slots__ = ("_check_bonus", "_find_negative", "_find_positive", "_lookalike", "_negative", "_positive")
+    __slots__ = ("_check_bonus", "_find_negative", "_find_positive", "_headers", "_lookalike", "_negative",
+                 "_positive")
+
+    #: Column headers whose verdicts are remembered (a sheet has a few, repeated per row).
+    _HEADERS_KEPT = 1024
 
     def __init__(self, rule: Rule) -> None:
         self._positive = rule.context_positive
         self._negative = rule.context_negative
+        self._headers: dict[str, tuple[bool, bool]] = {}
         self._find_positive = _nearest_finder(rule.context_positive)
         self._find_negative = _nearest_finder(rule.context_negative)
         self._lookalike = rule.validator.lookalike
@@ -647,8 +653,13 @@ class _Scorer:
             if m is not None:
                 neg = m.start()
         if header:
-            head_pos = any(w in header for w in self._positive)
-            head_neg = any(w in header for w in self._negative)
+            verdict = self._headers.get(header)
+            if verdict is None:
+                if len(self._headers) >= self._HEADERS_KEPT:
+                    self._headers.clear()
+                verdict = self._headers[header] = (any(w in header for w in self._positive),
+                                                   any(w in header for w in self._negative))
+            head_pos, head_neg = verdict
         else:
             head_pos = head_neg = False
         if requires and not any(w in before or w in header for w in requires):
