@@ -15,6 +15,7 @@ import pytest
 
 from scanner.model import Document, DocumentResult
 from scanner.source.crawl import Crawl, CrawlOptions
+from scanner.source.crawl.crawler import _RECORDS
 from tests.crawlsite import build_site, serve_site
 from tests.crawlsite.run_crawl import options, placeholder
 
@@ -242,7 +243,9 @@ def test_resume_after_sigkill_loses_nothing_and_refetches_nothing(site_root, tmp
         first_log = [(m, t) for m, t, _, _ in site.log]
         resumed = Crawl([site.url + "/index.html"], options(), state, resume=True)
         before = list(resumed.recorded())
-        assert 60 <= len(before) < len(expected)
+        # Results are committed in batches: those recorded after the last commit come back from the
+        # spool (scanned again, never fetched again: the request logs below show it).
+        assert 60 - _RECORDS <= len(before) < len(expected)
         for item in resumed.documents():
             if isinstance(item, Document):
                 resumed.record(item.source, [placeholder(item)])

@@ -41,6 +41,7 @@ from scanner.source.crawl.state import State, result_row
 log = logging.getLogger(__name__)
 _REFILL = 256
 _BATCH = 64  # fetched outcomes written to the state file per transaction, at most
+_RECORDS = 32  # recorded results committed together, at most
 
 
 class Crawl:
@@ -108,6 +109,7 @@ class Crawl:
         self._inflight = 0
         self._results: queue.SimpleQueue[Outcome] = queue.SimpleQueue()
         self.fetcher = Fetcher(options, self.scope, self.guard, self.spool_dir, self._claim)
+        self._recorded: list[tuple[str, list[tuple[str, str, bytes | None, int]]]] = []
         self._closed = False
 
     # -- public API ----------------------------------------------------------------------------
@@ -141,24 +143,49 @@ class Crawl:
                 items: list[Document | DocumentResult] = []
                 spools: list[str] = []
                 with self.db.transaction() as c:  # committed before any of them is handed out
+                    self._store_recorded(c, spools)
                     for outcome in batch:
                         items.extend(self._process(outcome, c, spools))
                 for spool in spools:
                     Path(spool).unlink(missing_ok=True)
                 yield from items
+            self.flush()
             if self.db.count("state = 'queued'") and self._fetched >= self.options.max_pages:
                 self._event("limit", {"max_pages": self.options.max_pages, "queued": self.stats.queued})
         finally:
             self._stop_workers()
 
     def record(self, source: str, results: Sequence[DocumentResult]) -> None:
-        """Persist the consumer's results for ``source`` and mark it done (one transaction)."""
-        spool = self.db.record(source, results)
-        if spool:
+        """Persist the consumer's results for ``source`` and mark it done.
+
+        Results are committed in batches: with the next fetched documents, every ``_RECORDS``
+        records and by :meth:`flush`/:meth:`close`. A document's body stays in its spool file until
+        its results are committed, so after a crash a document whose results were lost is yielded
+        again from the spool (scanned again, never fetched again)."""
+        self._recorded.append((source, [result_row(source, r) for r in results]))
+        if len(self._recorded) >= _RECORDS:
+            self.flush()
+
+    def flush(self) -> None:
+        """Commit the results recorded so far."""
+        if not self._recorded:
+            return
+        spools: list[str] = []
+        with self.db.transaction() as c:
+            self._store_recorded(c, spools)
+        for spool in spools:
             Path(spool).unlink(missing_ok=True)
+
+    def _store_recorded(self, c: sqlite3.Connection, spools: list[str]) -> None:
+        for source, rows in self._recorded:
+            spool = State.store(c, source, rows)
+            if spool:
+                spools.append(spool)
+        self._recorded.clear()
 
     def recorded(self) -> Iterator[DocumentResult]:
         """Results recorded so far (after ``resume=True``: those of the interrupted runs), in record order."""
+        self.flush()
         return self.db.recorded()
 
     def parents(self, source: str) -> list[str]:
@@ -171,6 +198,7 @@ class Crawl:
             return
         self._closed = True
         self.fetcher.close()
+        self.flush()
         self.db.close()
         with contextlib.suppress(OSError):
             self.spool_dir.rmdir()  # only when empty: unrecorded bodies stay for a resume

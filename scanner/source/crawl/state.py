@@ -42,8 +42,11 @@ CREATE TABLE IF NOT EXISTS urls (
     spool TEXT,
     fetched_at REAL
 );
-CREATE INDEX IF NOT EXISTS urls_frontier ON urls (state, host, id);
-CREATE INDEX IF NOT EXISTS urls_final ON urls (final_url);
+-- Only queued rows are indexed: a row leaves the index once, when it is fetched, and the other
+-- state changes (one per document) rewrite no index page.
+DROP INDEX IF EXISTS urls_frontier;
+DROP INDEX IF EXISTS urls_final;
+CREATE INDEX IF NOT EXISTS urls_queued ON urls (host, id) WHERE state = 'queued';
 CREATE TABLE IF NOT EXISTS links (id INTEGER PRIMARY KEY, src TEXT NOT NULL, dst TEXT NOT NULL, UNIQUE (dst, src));
 CREATE TABLE IF NOT EXISTS results (id INTEGER PRIMARY KEY, source TEXT NOT NULL, data TEXT NOT NULL,
                                     packed BLOB, packed_count INTEGER NOT NULL DEFAULT 0);
