@@ -108,9 +108,9 @@ def crawl_sites(urls: Sequence[str], options: CrawlOptions, detector: Detector, 
             sources.append(reused[0].source)
             yield reused.popleft()
         if parents is not None:
+            shared = crawl.linked_from_many()
             for source in sources:
-                found = crawl.parents(source)
-                if len(found) > 1:
-                    parents[source] = found
+                if source in shared:
+                    parents[source] = shared[source]
     finally:
         crawl.close()

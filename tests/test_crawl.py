@@ -145,6 +145,10 @@ def test_attachment_names_parents_and_meta(full):
     assert docs["/index.html"].parent is None and docs["/index.html"].meta["depth"] == 0
     assert run.crawl.parents(docs["/index.html"].source) == []
     assert run.crawl.parents(docs["/gbk/t1.html"].source) == [docs["/gbk/index.html"].source]
+    many = run.crawl.linked_from_many()  # the same, for every document with more than one linker at once
+    assert many[shared.source] == run.crawl.parents(shared.source)
+    assert all(len(run.crawl.parents(d.source)) > 1 for d in run.docs if d.source in many)
+    assert all(d.source in many for d in run.docs if len(run.crawl.parents(d.source)) > 1)
     gbk = docs["/gbk/t0.html"]
     assert "镕" in gbk.data.decode("gb18030")
 

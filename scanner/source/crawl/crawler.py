@@ -192,6 +192,10 @@ class Crawl:
         """Every page that linked the attachment ``source``, the first linker first (a page: its first linker)."""
         return self.db.parents(source)
 
+    def linked_from_many(self) -> dict[str, list[str]]:
+        """:meth:`parents` of every document that more than one page linked, in one query."""
+        return self.db.linked_from_many()
+
     def close(self) -> None:
         """Stop the workers and close the state file (unrecorded spool files stay, for ``resume``)."""
         if self._closed:

@@ -236,6 +236,17 @@ class State:
                 found = [row[0]] if row and row[0] else []
         return found
 
+    def linked_from_many(self) -> dict[str, list[str]]:
+        """Every URL linked from more than one page: its linkers, the first linker first."""
+        with self.lock:
+            rows = self.conn.execute(
+                "SELECT dst, src FROM links WHERE dst IN (SELECT dst FROM links GROUP BY dst HAVING count(*) > 1) "
+                "ORDER BY id").fetchall()
+        found: dict[str, list[str]] = {}
+        for dst, src in rows:
+            found.setdefault(dst, []).append(src)
+        return found
+
     def previous_fetch(self, url: str) -> dict[str, Any] | None:
         """ETag/Last-Modified/sha256 this state file holds for ``url`` (a finished earlier fetch)."""
         with self.lock:
