@@ -742,31 +742,31 @@ def _contexts(groups: list[tuple[Segment, list[_Candidate]]]) -> list[str]:
                 last = i + 1
             gaps.append(text[pos:b])
             plan.append((a, first, last, kept, b < n))
-    scrubbed = _scrub(_fold_batch("\n".join(gaps))).replace("\n", " ").replace("\t", " ")
+    # Each distinct stretch once (a sheet's cells repeat theirs: empty, or the same words).
+    distinct = list(dict.fromkeys(gaps))
+    scrubbed = _scrub(_fold_batch("\n".join(distinct))).replace("\n", " ").replace("\t", " ")
+    clean: dict[str, str] = {}
+    cut = 0  # where the next stretch starts in ``scrubbed``
+    for gap in distinct:
+        stop = cut + len(gap)
+        clean[gap] = scrubbed[cut:stop]
+        cut = stop + 1
     out: list[str] = []
-    cut = 0  # where the next gap starts in ``scrubbed``
-    g = 0  # its index in ``gaps``
+    g = 0  # the next stretch's index in ``gaps``
     for a, first, last, kept, cut_end in plan:
         if last - first == 1:
             shown = kept[first].shown
             if "\n" in shown or "\t" in shown:
                 shown = shown.replace("\n", " ").replace("\t", " ")
-            mid = cut + len(gaps[g])
-            stop = mid + 1 + len(gaps[g + 1])
-            snippet = (scrubbed[cut:mid] + shown + scrubbed[mid + 1:stop]).strip()
-            cut = stop + 1
+            snippet = (clean[gaps[g]] + shown + clean[gaps[g + 1]]).strip()
             g += 2
         else:
             parts: list[str] = []
             for i in range(first, last):
-                stop = cut + len(gaps[g])
-                parts.append(scrubbed[cut:stop])
+                parts.append(clean[gaps[g]])
                 parts.append(kept[i].shown.replace("\n", " ").replace("\t", " "))
-                cut = stop + 1
                 g += 1
-            stop = cut + len(gaps[g])
-            parts.append(scrubbed[cut:stop])
-            cut = stop + 1
+            parts.append(clean[gaps[g]])
             g += 1
             snippet = "".join(parts).strip()
         if a > 0:
@@ -782,10 +782,18 @@ _NUMPY_MIN_CHARS = 7000
 #: UTF-16 code unit in numpy (about 3× faster on a batch of snippets, slower on a short string).
 _NUMPY_FOLD_MIN = 256
 _FOLD_ARRAY = np.array(_FOLD_TABLE, np.uint16)
+#: :func:`_fold_batch` replaces up to this many characters one by one.
+_SUB_FOLD_MAX = 64
+_sub_fold = _NEEDS_FOLD_RE.subn
 
 
 def _fold_batch(s: str) -> str:
     """:func:`fold`, faster on long strings."""
+    # Context text has few characters to fold: replacing just those is fastest, up to a count
+    # past which a table lookup per character wins (then the partial result is thrown away).
+    out, count = _sub_fold(_fold_match, s, _SUB_FOLD_MAX)
+    if count < _SUB_FOLD_MAX:
+        return out
     if len(s) < _NUMPY_FOLD_MIN:
         return fold(s)
     data = s.encode("utf-16-le", "surrogatepass")
