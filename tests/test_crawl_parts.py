@@ -95,6 +95,16 @@ def test_html_links_scripts_and_viewer():
     assert not any("viewer.html" in u or u.endswith((".css", ".png", ".jpg", ".swf")) for u, _ in got)
 
 
+@pytest.mark.parametrize("href", ["t1.html", "202312/P1.PDF", "/xxgk/a_b-c.htm", "a/", "x.css", "download",
+                                  "pdfjs/web/viewer.html", "../up.html", "./here.html", "a//b.html", "//cdn.x.cn/a.js",
+                                  "a b.html", "a.html?x=1", "%7Euser/", ";jsessionid=1", "/(S(abc))/a.html", "/"])
+@pytest.mark.parametrize("directory", ["http://www.qingshan.gov.cn/xxgk/", "https://b.gov.cn:8443/p/q/"])
+def test_plain_relative_links_take_the_short_way_to_the_same_url(href, directory):
+    from scanner.source.crawl.links import _resolve_in, _resolve_uncached
+
+    assert _resolve_in(href, directory) == _resolve_uncached(href, directory)
+
+
 def test_trs_paging_is_zero_based():
     url = "http://h/xxgk/index.html"
     out = extract('<script>createPageHTML(5, 0, "index", "html");</script>', url)

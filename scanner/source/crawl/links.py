@@ -118,12 +118,25 @@ def _resolve(href: str, base: str) -> tuple[str, str] | None:
 
 @lru_cache(maxsize=8192)
 def _resolve_in(href: str, directory: str) -> tuple[str, str] | None:
+    if _PLAIN_HREF.fullmatch(href):
+        # A relative path of plain segments on a normalised page: joining is concatenation and
+        # normalising would change nothing (most links of a list page; normalize is the slow part).
+        return _kind_of(directory + href if href[0] != "/" else directory[:directory.index("/", 8)] + href)
     return _resolve_uncached(href, directory)
+
+
+#: Path segments of letters, digits, ``_``, ``-`` and ``.`` that do not start with a dot (so no
+#: ``.``/``..`` segments), optionally from the root: no query, fragment, escape or session part.
+_PLAIN_HREF = re.compile(r"/?[A-Za-z0-9_\-][A-Za-z0-9_.\-]*(?:/[A-Za-z0-9_\-][A-Za-z0-9_.\-]*)*/?")
 
 
 def _resolve_uncached(href: str, base: str) -> tuple[str, str] | None:
     url = normalize(href, base)
-    if url is None or ignored(url):
+    return None if url is None else _kind_of(url)
+
+
+def _kind_of(url: str) -> tuple[str, str] | None:
+    if ignored(url):
         return None
     parts = urlsplit(url)
     path = parts.path.lower()
