@@ -308,3 +308,61 @@ def test_a_fresh_run_on_an_existing_state_file_starts_over(site_root, tmp_path):
         assert [d.source for d in second.docs][:1] == [site.url + "/index.html"]
         assert len(list(second.crawl.recorded())) == len(second.docs) + len(second.results)
         second.crawl.close()
+
+
+def _self_signed(directory: Path) -> tuple[Path, Path]:
+    x509 = pytest.importorskip("cryptography.x509")
+    import datetime as dt
+    import ipaddress
+
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(1).not_valid_before(now - dt.timedelta(days=1)).not_valid_after(now + dt.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+                           critical=False)
+            .sign(key, hashes.SHA256()))
+    cert_file, key_file = directory / "cert.pem", directory / "key.pem"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return cert_file, key_file
+
+
+@pytest.mark.parametrize("verify", [True, False])
+def test_https_certificates_are_checked_unless_told_otherwise(tmp_path, verify):
+    import functools
+    import ssl
+    import threading
+    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "index.html").write_text('<html><body><a href="a.html">a</a></body></html>', encoding="utf-8")
+    (site / "a.html").write_text("<html><body>公示</body></html>", encoding="utf-8")
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(*_self_signed(tmp_path))
+    handler = functools.partial(SimpleHTTPRequestHandler, directory=str(site))
+    handler.log_message = lambda *args: None  # type: ignore[method-assign]
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"https://127.0.0.1:{server.server_address[1]}"
+        opts = dataclasses.replace(options(), verify_tls=verify, timeout=5)
+        crawl = Crawl([url + "/index.html"], opts, tmp_path / "s.db")
+        items = list(crawl.documents())
+        crawl.close()
+    finally:
+        server.shutdown()
+        server.server_close()
+    if verify:  # a certificate nobody vouches for: refused, with the reason an officer can act on
+        assert [(type(i), i.status) for i in items] == [(DocumentResult, "error")]
+        assert "HTTPS 证书" in items[0].reason
+    else:
+        assert sorted(urlsplit(i.source).path for i in items if isinstance(i, Document)) == ["/a.html", "/index.html"]
