@@ -76,8 +76,9 @@ def extract(text: str, url: str, content_type: str | None = None, body: str | No
             _json_links(data, url, out, seen)
             return out
     base = _html_links(text, url, out, seen)
-    for m in _JS_URL.finditer(text):
-        _add(out, seen, html.unescape(m.group(2)), base)
+    if "location" in text or "window.open" in text:  # in every match: a scan for them is ~50× cheaper
+        for m in _JS_URL.finditer(text):
+            _add(out, seen, html.unescape(m.group(2)), base)
     records = _RECORD.findall(text)
     if records:
         _html_links("\n".join(records), base, out, seen)
@@ -175,11 +176,13 @@ def _html_links(text: str, url: str, out: Extracted, seen: set[tuple[str, str | 
 
 def _hanweb_paging(text: str, url: str, body: str | None, records: int, out: Extracted) -> None:
     """The next ``dataproxy.jsp`` POST of a Hanweb list (the list page's, or the previous batch's)."""
+    if not records:
+        return  # neither a Hanweb list page nor a batch of one
     total_m = _TOTAL.search(text)
     total = int(total_m.group(1)) if total_m else None
     parts = urlsplit(url)
     if parts.path.endswith(_DATAPROXY):
-        if not records or body is None:
+        if body is None:
             return
         q = dict(parse_qsl(parts.query))
         try:
@@ -192,8 +195,6 @@ def _hanweb_paging(text: str, url: str, body: str | None, records: int, out: Ext
         nxt = _proxy_url(url.split("?", 1)[0], end + 1, end + size, per)
         if nxt:
             out.next_pages.append(Link(nxt, PAGING, "POST", body))
-        return
-    if not records:
         return
     m = _NEXTGROUP.search(text)
     href = _HREF.search(m.group(1)) if m else None
