@@ -92,10 +92,15 @@ class Location:
             "start": start,
             "end": end,
         }
-        for key in ("table", "row", "column", "part"):
-            value = getattr(self, key)
-            if value is not None:
-                out[key] = value
+        # unrolled (this runs per finding): the same keys, in the same order
+        if self.table is not None:
+            out["table"] = self.table
+        if self.row is not None:
+            out["row"] = self.row
+        if self.column is not None:
+            out["column"] = self.column
+        if self.part is not None:
+            out["part"] = self.part
         if self.bbox is not None:
             out["bbox"] = list(self.bbox)
         return out
@@ -163,7 +168,8 @@ class Finding:
             "context": self.context,
             "remediation": self.remediation,
         }
-        out.update(self.extra)
+        if self.extra:
+            out.update(self.extra)
         return out
 
 
