@@ -590,6 +590,7 @@ class Detector:
             # One location dict per piece, copied per finding (same keys, same order as to_dict);
             # a bbox list is not shared between findings: those build their own.
             base = loc.to_dict(None, None) if loc.bbox is None else None
+            single = len(kept) == 1  # then the piece's dict is the finding's own, uncopied
             for c in kept:  # in text order: count newlines once
                 context = contexts[n]
                 n += 1
@@ -601,7 +602,7 @@ class Detector:
                     nl = text.rfind("\n", 0, start) + 1
                     start, end = start - nl, end - nl
                 if base is not None:
-                    location = base.copy()
+                    location = base if single else base.copy()
                     location["start"] = start
                     location["end"] = end
                 else:
