@@ -243,7 +243,13 @@ class CnMobile(Validator):
         return value[:3] in self.segments3 or any(s.startswith(value[:3]) for s in self.segments4)
 
 
+def _digit_or_mask(c: str) -> bool:
+    return c.isdigit() or c == MASK
+
+
 _PLATE_MASKS = str.maketrans(dict.fromkeys("*＊●○■□★☆◆◇#", MASK))
+#: A separator or a mask character: what CnPlate.normalize removes or rewrites besides case.
+_PLATE_ODD = re.compile("[" + re.escape(" -·•.\u00a0\u3000*＊●○■□★☆◆◇#") + "]").search
 
 
 class CnPlate(Validator):
@@ -261,11 +267,12 @@ class CnPlate(Validator):
         self.nev_letters = frozenset(str(self.params.get("nev_letters", "DF")))
 
     def normalize(self, raw: str) -> str:
+        if _PLATE_ODD(raw) is None:  # the common case (str.translate costs a lookup per character)
+            return raw.upper()
         return strip_separators(raw).upper().translate(_PLATE_MASKS)
 
     def _serial_ok(self, serial: str, masked: bool) -> bool:
-        def digit(c: str) -> bool:
-            return c.isdigit() or (masked and c == MASK)
+        digit: Any = _digit_or_mask if masked else str.isdigit
 
         if serial[-1:] in self._SUFFIXES:
             body = serial[:-1]
