@@ -78,7 +78,8 @@ class CellSegment(Segment):
         loc = self._loc
         if loc is None:  # first access (a test, not a caught AttributeError: this runs per finding)
             row, column = self._row, self._column
-            loc = self._loc = Location(None, self._sheet, f"{column_letters(column - 1)}{row}", None, None, row, column)
+            letters = _LETTERS[column - 1] if column <= len(_LETTERS) else column_letters(column - 1)
+            loc = self._loc = Location(None, self._sheet, f"{letters}{row}", None, None, row, column)
         return loc
 
     @location.setter
@@ -154,6 +155,10 @@ def column_letters(index: int) -> str:
         index, rem = divmod(index - 1, 26)
         letters = chr(65 + rem) + letters
     return letters
+
+
+#: The letters of the first 702 columns (A to ZZ).
+_LETTERS = [column_letters(i) for i in range(702)]
 
 
 def format_number(value: float) -> str:
