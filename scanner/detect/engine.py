@@ -352,6 +352,7 @@ class Detector:
                 self._full.append(rec)
                 continue
             self._prefiltered.append((rec, re.compile(_prefilter_pattern(pf)), pf.max_width))
+        _scrubbers()  # built here, before a pipeline forks its workers, not once in each of them
         prefilters = [rec.prefilter for rec, _, _ in self._prefiltered]
         self._scan = _CharScan(prefilters) if _CharScan.fits(prefilters) else None  # type: ignore[arg-type]
 
