@@ -172,7 +172,9 @@ def _read_page(
     page = _LOAD_PAGE(_pointer(pdf.raw), index)
     if not page:
         raise ExtractError(f"PDF第{index + 1}页无法读取，文件可能已损坏")
-    if _pdffonts.reads() != reads:  # pdfium read a substitute font file: keep its face for later PDFs
+    if _pdffonts.reads() != reads and not _has_any_image(page):
+        # pdfium read a substitute font file: keep its face for later PDFs (with a copy of this
+        # page, held for the life of the process: never one that carries a picture)
         _pdffonts.anchor(pdf.raw, index)
     try:
         to_layout = _orientation(_ROTATION(page))
@@ -389,6 +391,10 @@ def _looks_scanned(page: _Handle) -> bool:
             if paths >= _OUTLINE_PATHS:
                 return True
     return False
+
+
+def _has_any_image(page: _Handle) -> bool:
+    return any(_OBJECT_TYPE(_GET_OBJECT(page, i)) == pdfium_c.FPDF_PAGEOBJ_IMAGE for i in range(_COUNT_OBJECTS(page)))
 
 
 def _has_page_image(page: _Handle) -> bool:
