@@ -388,10 +388,10 @@ class Detector:
         for rec, hits in zip(self.recognizers, per_rule, strict=True):
             window = rec.rule.context_window
             scorer = self._scorers[id(rec)]
-            for hit in hits:
-                i = 0 if single else bisect_right(starts, hit.start) - 1
+            for hit_start, hit_end, spec, value, exposure in hits:
+                i = 0 if single else bisect_right(starts, hit_start) - 1
                 base = starts[i]
-                start, end = hit.start - base, hit.end - base
+                start, end = hit_start - base, hit_end - base
                 if end > len(raw[i]):
                     continue  # spans two segments
                 # A segment may carry many pieces (a block of cells): offsets, context and the
@@ -406,14 +406,16 @@ class Detector:
                 if header is None:
                     header = headers[key] = fold(piece.header)
                     pieces[key] = piece
-                line_start = text.rfind("\n", 0, start) + 1
-                before = text[max(line_start, start - window):start]
-                if context_fold(before):
-                    before = before.translate(_FOLD_TABLE)
-                spec = hit.spec
-                score = scorer(before, header, spec.requires_context, spec.score, hit.value)
+                if start:
+                    line_start = text.rfind("\n", 0, start) + 1
+                    before = text[max(line_start, start - window):start]
+                    if context_fold(before):
+                        before = before.translate(_FOLD_TABLE)
+                else:  # a value opening its piece (a cell holding just the value)
+                    before = ""
+                score = scorer(before, header, spec.requires_context, spec.score, value)
                 if score is not None:
-                    per_segment.setdefault(key, []).append(_Candidate(rec, start, end, hit.value, hit.exposure, score))
+                    per_segment.setdefault(key, []).append(_Candidate(rec, start, end, value, exposure, score))
         # Every piece's findings are built in one pass (one scrub of all context snippets):
         # a sheet has tens of thousands of cells holding one finding each.
         groups = []
@@ -644,16 +646,17 @@ class _Scorer:
         # Labels stand on the value's own line; a line above is a header row, which may name
         # other columns ("开户账号") and must not outvote the value's own column.
         # The nearest word is the leftmost match in the reversed text: one search per kind.
-        backwards = before[::-1]
         pos = neg = None
-        if self._find_positive is not None:
-            m = self._find_positive(backwards)
-            if m is not None:
-                pos = m.start()
-        if self._find_negative is not None:
-            m = self._find_negative(backwards)
-            if m is not None:
-                neg = m.start()
+        if before:
+            backwards = before[::-1]
+            if self._find_positive is not None:
+                m = self._find_positive(backwards)
+                if m is not None:
+                    pos = m.start()
+            if self._find_negative is not None:
+                m = self._find_negative(backwards)
+                if m is not None:
+                    neg = m.start()
         if header:
             verdict = self._headers.get(header)
             if verdict is None:
