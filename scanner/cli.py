@@ -248,9 +248,8 @@ class _Ledger:
 
 
 def _crawl(args: argparse.Namespace) -> int:
-    from scanner.crawlrun import crawl_sites, default_state_path, options_from_args, read_sites_file
-    from scanner.report.build import now_iso
-    from scanner.source.crawl.prefetch import Prefetch
+    from scanner.crawlrun import crawl_sites, options_from_args, read_sites_file
+    from scanner.report.build import build_report, now_iso
 
     urls = list(args.urls)
     if args.sites:
@@ -258,23 +257,13 @@ def _crawl(args: argparse.Namespace) -> int:
     if not urls:
         raise UsageError("请给出要检查的网址，或用 --sites 指定网站清单文件")
     fmt = _format(args)
+    session = _Session(args, site=args.site or " ".join(urls), command="crawl")
     started = now_iso()
-    options = options_from_args(args)
-    state = Path(args.state) if args.state else default_state_path(urls)
-    state.parent.mkdir(parents=True, exist_ok=True)
-    site = args.site or " ".join(urls)
-    # The crawl starts in a child process while this one loads the rules (~2 s of one core).
-    prefetch = Prefetch.start(urls, options, state, args.resume, previous=_prefetch_validators(args, site))
-    try:
-        session = _Session(args, site=site, command="crawl")
-    finally:
-        resume = (prefetch.finish() if prefetch is not None else False) or args.resume
-    from scanner.report.build import build_report
-
     parents: dict[str, list[str]] = {}
     status: dict[str, Any] = {}
     with Progress(enabled=sys.stderr.isatty() and not args.quiet, log=not args.quiet) as progress:
-        results = crawl_sites(urls, options, session.detector, state=state, resume=resume, jobs=_jobs(args),
+        results = crawl_sites(urls, options_from_args(args), session.detector,
+                              state=Path(args.state) if args.state else None, resume=args.resume, jobs=_jobs(args),
                               history=session.history, site=session.site, key=session.key, progress=progress,
                               parents=parents, status=status)
         report = build_report(watched(results, progress), started_at=started, random_key=session.random_key,
@@ -286,27 +275,6 @@ def _crawl(args: argparse.Namespace) -> int:
     session.record(report, complete=complete)
     _emit(report, fmt, args)
     return _exit_status(report, args.fail_on)
-
-
-def _prefetch_validators(args: argparse.Namespace, site: str) -> Any:
-    """What the prefetching child needs to send conditional requests: the validators of the last
-    audit of ``site`` (read in the child), when there is an audit history and a fixed key."""
-    db = _db_path(args, required=False)
-    key, random_key = _key(args)
-    if db is None or random_key:
-        return None
-
-    def validators() -> Any:
-        from scanner.store.history import History
-
-        history = History(db)
-        try:
-            found = history.validators(site, key)
-        finally:
-            history.close()
-        return found.get if found else None
-
-    return validators
 
 
 class _Session:

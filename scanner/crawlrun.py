@@ -14,15 +14,14 @@ import os
 from collections import deque
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
+from scanner.detect.engine import Detector
 from scanner.errors import UsageError
 from scanner.model import Document, DocumentResult
+from scanner.pipeline import Scanner, scan_groups
 from scanner.source.crawl import Crawl, CrawlOptions
-
-if TYPE_CHECKING:  # both load the rules' libraries (~2 s): imported where they are used
-    from scanner.detect.engine import Detector
-    from scanner.store.history import History
+from scanner.store.history import History
 
 
 class Progress(Protocol):
@@ -65,8 +64,6 @@ def crawl_sites(urls: Sequence[str], options: CrawlOptions, detector: Detector, 
     When the crawl is over, ``parents`` (if given) receives, for each document linked from more than
     one page, every page that linked it; ``status`` (if given) receives ``limit`` when the crawl
     stopped at ``max_pages`` with addresses still queued (the run is then incomplete)."""
-    from scanner.pipeline import Scanner, scan_groups
-
     state = state or default_state_path(urls)
     state.parent.mkdir(parents=True, exist_ok=True)
     validators = history.validators(site, key) if history is not None else {}

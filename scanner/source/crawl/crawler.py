@@ -121,17 +121,15 @@ class Crawl:
             self.db.record(start, [result])
             yield result
         self._bad_starts = []
-        spooled = deque(self.db.spooled())  # fetched before (by a prefetch, or a run that was stopped)
+        for row in self.db.spooled():
+            doc = self._respool(row)
+            if doc is not None:
+                yield doc
         self._start_workers()
         try:
             while True:
                 self._dispatch()
-                if spooled and self._results.empty():  # handed out while the fetcher works
-                    doc = self._respool(spooled.popleft())
-                    if doc is not None:
-                        yield doc
-                    continue
-                if not spooled and self._inflight == 0 and not self._has_work():
+                if self._inflight == 0 and not self._has_work():
                     break
                 try:
                     batch = [self._results.get(timeout=self._wait_time())]
