@@ -201,10 +201,11 @@ class AddressGuard:
             return host not in self._cache
 
     def peer_refusal(self, host: str, address: str) -> str | None:
-        """A Chinese reason when a connection to ``host`` reached ``address`` and must not be used.
+        """A Chinese reason when a connection to ``host`` at ``address`` must not be made.
 
-        Checked on the connected socket itself: the name may resolve differently by then (DNS
-        rebinding: a public address for the check above, a private one for the fetch)."""
+        Checked with the address the fetcher is about to connect to: the name may resolve
+        differently by then (DNS rebinding: a public address for the check above, a private one
+        for the fetch)."""
         host = host.lower().strip("[]")
         if self.allow_private or host in self.allowed_hosts:
             return None
