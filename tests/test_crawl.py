@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import os
 import signal
 import subprocess
@@ -366,3 +367,29 @@ def test_https_certificates_are_checked_unless_told_otherwise(tmp_path, verify):
         assert "HTTPS 证书" in items[0].reason
     else:
         assert sorted(urlsplit(i.source).path for i in items if isinstance(i, Document)) == ["/a.html", "/index.html"]
+
+
+def test_large_bodies_are_streamed_to_the_spool_file_not_kept_in_memory(site_root, tmp_path, monkeypatch):
+    from scanner.source.crawl import fetch
+
+    monkeypatch.setattr(fetch, "MEMORY_BODY", 4096)  # the site's bigger files play the part of 8 MB ones
+    root, _ = site_root
+    spilled = 0
+    with serve_site(root, slow=SLOW) as site:
+        crawl = Crawl([site.url + "/index.html"], options(), tmp_path / "big.db")
+        for item in crawl.documents():
+            if not isinstance(item, Document):
+                continue
+            if item.path is not None:  # read before it is recorded (its spool file goes then)
+                assert item.data is None
+                body = item.read()
+                assert len(body) > 4096 and hashlib.sha256(body).hexdigest() == item.meta["sha256"]
+                served = root / urlsplit(item.source).path.lstrip("/")
+                if served.is_file():
+                    assert body == served.read_bytes()
+                spilled += 1
+            else:
+                assert item.size <= 4096
+            crawl.record(item.source, [placeholder(item)])
+        crawl.close()
+    assert spilled
