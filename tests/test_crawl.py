@@ -393,3 +393,42 @@ def test_large_bodies_are_streamed_to_the_spool_file_not_kept_in_memory(site_roo
             crawl.record(item.source, [placeholder(item)])
         crawl.close()
     assert spilled
+
+
+def test_compressed_answers_are_decoded(tmp_path):
+    import gzip
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    pages = {"/index.html": '<html><body><a href="list.html">名单</a></body></html>',
+             "/list.html": "<html><body><p>公示名单</p></body></html>"}
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802
+            text = pages.get(self.path)
+            if text is None:
+                self.send_error(404)
+                return
+            body = gzip.compress(text.encode("utf-8"))  # as some gateways always send it
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Encoding", "gzip")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        crawl = Crawl([f"http://127.0.0.1:{server.server_address[1]}/index.html"], options(), tmp_path / "gz.db")
+        docs = {urlsplit(d.source).path: d for d in crawl.documents() if isinstance(d, Document)}
+        crawl.close()
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert set(docs) == {"/index.html", "/list.html"}  # the link was read from the decoded page
+    assert docs["/list.html"].data.decode("utf-8") == pages["/list.html"]
+    assert docs["/list.html"].meta["sha256"] == hashlib.sha256(pages["/list.html"].encode("utf-8")).hexdigest()
