@@ -432,3 +432,42 @@ def test_compressed_answers_are_decoded(tmp_path):
     assert set(docs) == {"/index.html", "/list.html"}  # the link was read from the decoded page
     assert docs["/list.html"].data.decode("utf-8") == pages["/list.html"]
     assert docs["/list.html"].meta["sha256"] == hashlib.sha256(pages["/list.html"].encode("utf-8")).hexdigest()
+
+
+def test_a_cookie_set_by_the_site_goes_with_later_requests(tmp_path):
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_GET(self) -> None:  # noqa: N802
+            if self.path == "/index.html":  # a gateway's first answer sets a session cookie
+                body, cookie = b'<html><body><a href="a.html">a</a><a href="b.html">b</a></body></html>', True
+            elif "gw=ok" in (self.headers.get("Cookie") or ""):
+                body, cookie = "<html><body>公示</body></html>".encode(), False
+            else:
+                self.send_error(403)
+                return
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            if cookie:
+                self.send_header("Set-Cookie", "gw=ok; Path=/")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        crawl = Crawl([f"http://127.0.0.1:{server.server_address[1]}/index.html"], options(), tmp_path / "c.db")
+        items = list(crawl.documents())
+        crawl.close()
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert sorted(urlsplit(i.source).path for i in items if isinstance(i, Document)) == ["/a.html", "/b.html",
+                                                                                        "/index.html"]
