@@ -471,3 +471,14 @@ def test_a_cookie_set_by_the_site_goes_with_later_requests(tmp_path):
         server.server_close()
     assert sorted(urlsplit(i.source).path for i in items if isinstance(i, Document)) == ["/a.html", "/b.html",
                                                                                         "/index.html"]
+
+
+def test_proxies_from_the_environment_are_not_used(site_root, tmp_path, monkeypatch):
+    # the address guard checks the real target: a proxy would hide where requests go
+    for name in ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"):
+        monkeypatch.setenv(name, "http://127.0.0.1:9")  # nothing listens there
+    root, _ = site_root
+    with serve_site(root, slow=SLOW) as site:
+        run = _crawl(site.url, site, tmp_path / "p.db", dataclasses.replace(options(), max_pages=5))
+        run.crawl.close()
+    assert len(run.docs) >= 3 and len(site.log) >= 5
