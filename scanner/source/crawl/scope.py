@@ -175,30 +175,35 @@ class AddressGuard:
 
     def refusal(self, url: str) -> str | None:
         """A Chinese reason when ``url``'s host must not be contacted, else None."""
-        if self.allow_private:
+        target = self._target(url)
+        if target is None:
             return None
-        parts = urlsplit(url)
-        host = (parts.hostname or "").lower()
-        if host in self.allowed_hosts or parts.netloc.lower() in self.allowed_hosts:
-            return None
+        host, port = target
         with self._lock:
             if host in self._cache:
                 return self._cache[host]
-        reason = self._check(host, parts.port or (443 if parts.scheme == "https" else 80))
+        reason = self._check(host, port)
         with self._lock:
             self._cache[host] = reason
         return reason
 
     def needs_lookup(self, url: str) -> bool:
         """Whether :meth:`refusal` would look the host up in DNS (it is neither allowed nor cached yet)."""
-        if self.allow_private:
+        target = self._target(url)
+        if target is None:
             return False
+        with self._lock:
+            return target[0] not in self._cache
+
+    def _target(self, url: str) -> tuple[str, int] | None:
+        """(host, port) of ``url`` to check, or None when every address of it is allowed."""
+        if self.allow_private:
+            return None
         parts = urlsplit(url)
         host = (parts.hostname or "").lower()
         if host in self.allowed_hosts or parts.netloc.lower() in self.allowed_hosts:
-            return False
-        with self._lock:
-            return host not in self._cache
+            return None
+        return host, parts.port or (443 if parts.scheme == "https" else 80)
 
     def peer_refusal(self, host: str, address: str) -> str | None:
         """A Chinese reason when a connection to ``host`` at ``address`` must not be made.
