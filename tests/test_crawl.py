@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import dataclasses
+import gzip
 import hashlib
 import os
 import signal
+import ssl
 import subprocess
 import sys
+import threading
 from collections import Counter
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
@@ -335,38 +341,61 @@ def _self_signed(directory: Path) -> tuple[Path, Path]:
     return cert_file, key_file
 
 
-@pytest.mark.parametrize("verify", [True, False])
-def test_https_certificates_are_checked_unless_told_otherwise(tmp_path, verify):
-    import functools
-    import ssl
-    import threading
-    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+class _Page(BaseHTTPRequestHandler):
+    """A handler for one-off sites: ``answer(path, headers)`` gives (status, body, extra headers)."""
 
-    site = tmp_path / "site"
-    site.mkdir()
-    (site / "index.html").write_text('<html><body><a href="a.html">a</a></body></html>', encoding="utf-8")
-    (site / "a.html").write_text("<html><body>公示</body></html>", encoding="utf-8")
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(*_self_signed(tmp_path))
-    handler = functools.partial(SimpleHTTPRequestHandler, directory=str(site))
-    handler.log_message = lambda *args: None  # type: ignore[method-assign]
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    server.socket = context.wrap_socket(server.socket, server_side=True)
+    protocol_version = "HTTP/1.1"
+    answer: Callable[[str, Any], tuple[int, bytes, dict[str, str]]]
+
+    def do_GET(self) -> None:  # noqa: N802
+        status, body, headers = type(self).answer(self.path, self.headers)
+        self.send_response(status)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def _crawl_one_off(answer: Callable[[str, Any], tuple[int, bytes, dict[str, str]]], state: Path,
+                   opts: CrawlOptions | None = None, tls: ssl.SSLContext | None = None) -> list[Any]:
+    """Crawl a site served on 127.0.0.1 by ``answer`` from ``/index.html``; everything yielded."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), type("Handler", (_Page,), {"answer": staticmethod(answer)}))
+    if tls is not None:
+        server.socket = tls.wrap_socket(server.socket, server_side=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
+    scheme = "https" if tls is not None else "http"
     try:
-        url = f"https://127.0.0.1:{server.server_address[1]}"
-        opts = dataclasses.replace(options(), verify_tls=verify, timeout=5)
-        crawl = Crawl([url + "/index.html"], opts, tmp_path / "s.db")
+        crawl = Crawl([f"{scheme}://127.0.0.1:{server.server_address[1]}/index.html"], opts or options(), state)
         items = list(crawl.documents())
         crawl.close()
     finally:
         server.shutdown()
         server.server_close()
+    return items
+
+
+def _paths(items: list[Any]) -> list[str]:
+    return sorted(urlsplit(i.source).path for i in items if isinstance(i, Document))
+
+
+@pytest.mark.parametrize("verify", [True, False])
+def test_https_certificates_are_checked_unless_told_otherwise(tmp_path, verify):
+    pages = {"/index.html": b'<html><body><a href="a.html">a</a></body></html>',
+             "/a.html": "<html><body>公示</body></html>".encode()}
+    tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    tls.load_cert_chain(*_self_signed(tmp_path))
+    opts = dataclasses.replace(options(), verify_tls=verify, timeout=5)
+    items = _crawl_one_off(lambda path, headers: (200, pages[path], {}), tmp_path / "s.db", opts, tls)
     if verify:  # a certificate nobody vouches for: refused, with the reason an officer can act on
         assert [(type(i), i.status) for i in items] == [(DocumentResult, "error")]
         assert "HTTPS 证书" in items[0].reason
     else:
-        assert sorted(urlsplit(i.source).path for i in items if isinstance(i, Document)) == ["/a.html", "/index.html"]
+        assert _paths(items) == ["/a.html", "/index.html"]
 
 
 def test_large_bodies_are_streamed_to_the_spool_file_not_kept_in_memory(site_root, tmp_path, monkeypatch):
@@ -396,81 +425,31 @@ def test_large_bodies_are_streamed_to_the_spool_file_not_kept_in_memory(site_roo
 
 
 def test_compressed_answers_are_decoded(tmp_path):
-    import gzip
-    import threading
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
     pages = {"/index.html": '<html><body><a href="list.html">名单</a></body></html>',
              "/list.html": "<html><body><p>公示名单</p></body></html>"}
 
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802
-            text = pages.get(self.path)
-            if text is None:
-                self.send_error(404)
-                return
-            body = gzip.compress(text.encode("utf-8"))  # as some gateways always send it
-            self.send_response(200)
-            self.send_header("Content-Type", "text/html; charset=utf-8")
-            self.send_header("Content-Encoding", "gzip")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+    def answer(path: str, headers: Any) -> tuple[int, bytes, dict[str, str]]:
+        if path not in pages:
+            return 404, b"", {}
+        # as some gateways always send it
+        return 200, gzip.compress(pages[path].encode("utf-8")), {"Content-Encoding": "gzip"}
 
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        crawl = Crawl([f"http://127.0.0.1:{server.server_address[1]}/index.html"], options(), tmp_path / "gz.db")
-        docs = {urlsplit(d.source).path: d for d in crawl.documents() if isinstance(d, Document)}
-        crawl.close()
-    finally:
-        server.shutdown()
-        server.server_close()
+    docs = {urlsplit(d.source).path: d for d in _crawl_one_off(answer, tmp_path / "gz.db") if isinstance(d, Document)}
     assert set(docs) == {"/index.html", "/list.html"}  # the link was read from the decoded page
     assert docs["/list.html"].data.decode("utf-8") == pages["/list.html"]
     assert docs["/list.html"].meta["sha256"] == hashlib.sha256(pages["/list.html"].encode("utf-8")).hexdigest()
 
 
 def test_a_cookie_set_by_the_site_goes_with_later_requests(tmp_path):
-    import threading
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    def answer(path: str, headers: Any) -> tuple[int, bytes, dict[str, str]]:
+        if path == "/index.html":  # a gateway's first answer sets a session cookie
+            return 200, b'<html><body><a href="a.html">a</a><a href="b.html">b</a></body></html>', {
+                "Set-Cookie": "gw=ok; Path=/"}
+        if "gw=ok" in (headers.get("Cookie") or ""):
+            return 200, "<html><body>公示</body></html>".encode(), {}
+        return 403, b"forbidden", {}
 
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def do_GET(self) -> None:  # noqa: N802
-            if self.path == "/index.html":  # a gateway's first answer sets a session cookie
-                body, cookie = b'<html><body><a href="a.html">a</a><a href="b.html">b</a></body></html>', True
-            elif "gw=ok" in (self.headers.get("Cookie") or ""):
-                body, cookie = "<html><body>公示</body></html>".encode(), False
-            else:
-                self.send_error(403)
-                return
-            self.send_response(200)
-            self.send_header("Content-Type", "text/html; charset=utf-8")
-            if cookie:
-                self.send_header("Set-Cookie", "gw=ok; Path=/")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        crawl = Crawl([f"http://127.0.0.1:{server.server_address[1]}/index.html"], options(), tmp_path / "c.db")
-        items = list(crawl.documents())
-        crawl.close()
-    finally:
-        server.shutdown()
-        server.server_close()
-    assert sorted(urlsplit(i.source).path for i in items if isinstance(i, Document)) == ["/a.html", "/b.html",
-                                                                                        "/index.html"]
+    assert _paths(_crawl_one_off(answer, tmp_path / "c.db")) == ["/a.html", "/b.html", "/index.html"]
 
 
 def test_proxies_from_the_environment_are_not_used(site_root, tmp_path, monkeypatch):
