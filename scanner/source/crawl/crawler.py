@@ -1,8 +1,9 @@
 """The crawl loop: a frontier in SQLite, a fetching thread, and a generator of Documents.
 
 The generator's thread owns scheduling (per-host concurrency and delay, the page cap) and every
-state change; the fetching thread (:class:`~scanner.source.crawl.fetch.Fetcher`) only fetches,
-spools the body and extracts links. At most ``concurrency`` tasks are in flight and unprocessed, so
+state change, and keeps each fetched body in the state file until its results are recorded; the
+fetching thread (:class:`~scanner.source.crawl.fetch.Fetcher`) only fetches (streaming bodies past
+``MEMORY_BODY`` to a spool file) and extracts links. At most ``concurrency`` tasks are in flight and unprocessed, so
 at most about 2×concurrency bodies are in memory at once.
 """
 
@@ -159,9 +160,10 @@ class Crawl:
         """Persist the consumer's results for ``source`` and mark it done.
 
         Results are committed in batches: with the next fetched documents, every ``_RECORDS``
-        records and by :meth:`flush`/:meth:`close`. A document's body stays in its spool file until
-        its results are committed, so after a crash a document whose results were lost is yielded
-        again from the spool (scanned again, never fetched again)."""
+        records and by :meth:`flush`/:meth:`close`. A document's body stays in the state file (or,
+        past ``MEMORY_BODY``, its spool file) until its results are committed, so after a crash a
+        document whose results were lost is yielded again from there (scanned again, never fetched
+        again)."""
         self._recorded.append((source, [result_row(source, r) for r in results]))
         if len(self._recorded) >= _RECORDS:
             self.flush()
@@ -341,6 +343,8 @@ class Crawl:
             (out.final_url, out.sha256, out.etag, out.last_modified, out.content_type, out.name, out.size,
              int(out.status == "unchanged"), int(out.data is not None), str(out.spool) if out.spool else None,
              time.time(), task.id))
+        if out.data is not None and out.status != "unchanged":
+            c.execute("INSERT OR REPLACE INTO bodies VALUES (?, ?)", (task.id, out.data))
         for row in rows:
             self._reopen(host_of(row[1]))
         self.stats.queued += len(rows)
@@ -433,7 +437,10 @@ class Crawl:
 
     def _respool(self, row: tuple[Any, ...]) -> Document | None:
         (task_id, url, parent, depth, final_url, sha256, etag, last_modified, content_type, name, unchanged,
-         in_memory, spool, _kind) = row
+         in_memory, spool, _kind, body) = row
+        if body is not None:
+            return self._document(url, parent, depth, final_url, sha256, etag, last_modified, content_type,
+                                  name or "", bool(unchanged), bytes(body), None)
         path = Path(spool) if spool else None
         if path is None or not path.exists():
             if unchanged and path is None:

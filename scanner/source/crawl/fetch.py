@@ -80,7 +80,7 @@ class Outcome:
     reason: str | None = None
     final_url: str | None = None
     data: bytes | None = None
-    spool: Path | None = None  # the body, on disk (always written when status is ok/unchanged)
+    spool: Path | None = None  # a body larger than MEMORY_BODY, on disk (``data`` is None then)
     size: int = 0
     sha256: str | None = None
     etag: str | None = None
@@ -587,12 +587,10 @@ class Fetcher:
         out.etag = headers.get("etag")
         out.last_modified = headers.get("last-modified")
         out.name = content_disposition_name(headers.get("content-disposition")) or name_from_url(url)
-        spool = self.spool_dir / str(task.id)
         if response.fh is None:
-            out.data = bytes(response.buf)
-            # No temporary name needed: the state file points at the spool only once this returns.
-            spool.write_bytes(out.data)
-        out.spool = spool
+            out.data = bytes(response.buf)  # kept by the crawl's state file until it is recorded
+        else:
+            out.spool = self.spool_dir / str(task.id)
         out.size = response.size
         out.sha256 = response.digest.hexdigest()
         ctype = (out.content_type or "").split(";")[0].strip().lower()

@@ -52,6 +52,10 @@ CREATE TABLE IF NOT EXISTS results (id INTEGER PRIMARY KEY, source TEXT NOT NULL
                                     packed BLOB, packed_count INTEGER NOT NULL DEFAULT 0);
 CREATE INDEX IF NOT EXISTS results_source ON results (source);
 CREATE TABLE IF NOT EXISTS traps (key TEXT PRIMARY KEY);
+-- Bodies of fetched documents not yet recorded (those kept in memory; larger ones are in spool
+-- files): a resumed crawl scans them again without fetching them again. A row here costs less
+-- than a small file created and deleted per document.
+CREATE TABLE IF NOT EXISTS bodies (id INTEGER PRIMARY KEY, data BLOB NOT NULL);
 """
 
 
@@ -199,7 +203,8 @@ class State:
         with self.lock:
             return self.conn.execute(
                 "SELECT id, url, parent, depth, final_url, sha256, etag, last_modified, content_type, name, "
-                "unchanged, in_memory, spool, kind FROM urls WHERE state = 'fetched' ORDER BY id").fetchall()
+                "unchanged, in_memory, spool, kind, (SELECT data FROM bodies WHERE bodies.id = urls.id) "
+                "FROM urls WHERE state = 'fetched' ORDER BY id").fetchall()
 
     # -- results -------------------------------------------------------------------------------
 
@@ -215,9 +220,12 @@ class State:
         """Inside a transaction: :meth:`record` with results already encoded by :func:`result_row`."""
         c.execute("DELETE FROM results WHERE source = ?", (source,))
         c.executemany("INSERT INTO results (source, data, packed, packed_count) VALUES (?, ?, ?, ?)", rows)
-        row = c.execute("SELECT spool FROM urls WHERE url = ?", (source,)).fetchone()
-        c.execute("UPDATE urls SET state = 'done', spool = NULL WHERE url = ?", (source,))
-        return row[0] if row else None
+        row = c.execute("SELECT id, spool FROM urls WHERE url = ?", (source,)).fetchone()
+        if row is None:
+            return None
+        c.execute("UPDATE urls SET state = 'done', spool = NULL WHERE id = ?", (row[0],))
+        c.execute("DELETE FROM bodies WHERE id = ?", (row[0],))
+        return row[1]
 
     def recorded(self) -> Iterator[DocumentResult]:
         with self.lock:
