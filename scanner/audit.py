@@ -122,8 +122,8 @@ def slug(name: str) -> str:
 def run_audit(config_path: Path, *, only: list[str] | None = None, resume: bool = False, quiet: bool = False) -> int:
     """Audit every configured site (or those named in ``only``); see the module docstring."""
     from scanner.crawlrun import crawl_sites
-    from scanner.detect.engine import Detector
     from scanner.detect.rules import BUILTIN_RULES, load_rules
+    from scanner.detect.spec import DetectorSpec
     from scanner.report import ReportOptions, write_report
     from scanner.report.build import assign_departments, build_report, now_iso
     from scanner.source.crawl import CrawlOptions
@@ -138,8 +138,12 @@ def run_audit(config_path: Path, *, only: list[str] | None = None, resume: bool 
     if not key_text:
         raise UsageError(f"请在环境变量 {config.key_env} 中设置指纹密钥（巡查要与上次比对，密钥须固定）")
     key = key_text.encode("utf-8")
-    detector = Detector(load_rules(BUILTIN_RULES, *map(Path, config.rules)), key)
     jobs = config.jobs or (os.cpu_count() or 1)
+    if jobs > 1:  # the workers' fork server imports the recognizers meanwhile
+        from scanner.pipeline import warm_up
+
+        warm_up()
+    spec = DetectorSpec.of(load_rules(BUILTIN_RULES, *map(Path, config.rules)), key)
     from scanner.cli import Progress, add_parents, mark_incomplete, watched
 
     status = 0
@@ -159,7 +163,7 @@ def run_audit(config_path: Path, *, only: list[str] | None = None, resume: bool 
             with History(config.db) as history, Progress(enabled=False, log=not quiet) as progress:
                 parents: dict[str, list[str]] = {}
                 outcome: dict[str, Any] = {}
-                results = crawl_sites(site.urls, options, detector, state=folder / "crawl-state.sqlite3",
+                results = crawl_sites(site.urls, options, spec, state=folder / "crawl-state.sqlite3",
                                       resume=resume, jobs=jobs, history=history, site=site.name, key=key,
                                       progress=progress, parents=parents, status=outcome)
                 report = build_report(watched(results, progress), started_at=started, spool=True)

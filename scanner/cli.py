@@ -151,14 +151,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     return EXIT_ERROR
 
 
-def _load_detector(extra_rules: list[str], key: bytes, show_values: bool = False) -> Any:
-    from scanner.detect.engine import Detector
+def _detector_spec(extra_rules: list[str], key: bytes, show_values: bool = False) -> Any:
+    """The rules (built-in and the user's, checked now) and the key a detector is built from."""
     from scanner.detect.rules import BUILTIN_RULES, load_rules
+    from scanner.detect.spec import DetectorSpec
 
-    detector = Detector(load_rules(BUILTIN_RULES, *map(Path, extra_rules)), key)
-    if show_values:
-        detector.include_values = True
-    return detector
+    return DetectorSpec.of(load_rules(BUILTIN_RULES, *map(Path, extra_rules)), key, show_values)
 
 
 def _key(args: argparse.Namespace) -> tuple[bytes, bool]:
@@ -190,7 +188,7 @@ def _scan(args: argparse.Namespace) -> int:
     started = now_iso()
     ledger = _Ledger()
     with Progress(enabled=sys.stderr.isatty() and not args.quiet) as progress:
-        results = scan_all(iter_documents(args.paths), Scanner(session.detector), jobs=_jobs(args), pack=True)
+        results = scan_all(iter_documents(args.paths), Scanner(session.spec), jobs=_jobs(args), pack=True)
         # results become report entries as they arrive: only the compact dicts stay in memory
         report = build_report(watched(results, progress, ledger), started_at=started,
                               random_key=session.random_key, spool=True)
@@ -262,7 +260,7 @@ def _crawl(args: argparse.Namespace) -> int:
     parents: dict[str, list[str]] = {}
     status: dict[str, Any] = {}
     with Progress(enabled=sys.stderr.isatty() and not args.quiet, log=not args.quiet) as progress:
-        results = crawl_sites(urls, options_from_args(args), session.detector,
+        results = crawl_sites(urls, options_from_args(args), session.spec,
                               state=Path(args.state) if args.state else None, resume=args.resume, jobs=_jobs(args),
                               history=session.history, site=session.site, key=session.key, progress=progress,
                               parents=parents, status=status)
@@ -293,7 +291,19 @@ class _Session:
             raise UsageError("使用审计历史（--db）时必须指定密钥（--key 或环境变量 LEAKSCAN_KEY），"
                              "否则指纹无法与上次比对")
         self.history = History(db) if db is not None else None
-        self.detector = _load_detector(args.rules, self.key, args.show_values)
+        if _jobs(args) > 1:  # the workers' fork server imports the recognizers while this process loads the rest
+            from scanner.pipeline import warm_up
+
+            warm_up()
+        self.spec = _detector_spec(args.rules, self.key, args.show_values)
+        self._detector: Any = None
+
+    @property
+    def detector(self) -> Any:
+        """Built on first use (in this process, only to write de-identified copies)."""
+        if self._detector is None:
+            self._detector = self.spec.build()
+        return self._detector
 
     def record(self, report: dict[str, Any], complete: bool = True) -> None:
         """Suppressions, then the audit history (when a database is used)."""
@@ -386,7 +396,7 @@ def _redact(args: argparse.Namespace) -> int:
     from scanner.report.build import build_report, now_iso
 
     key, random_key = _key(args)
-    detector = _load_detector(args.rules, key)
+    detector = _detector_spec(args.rules, key).build()
     started = now_iso()
     results, redactions = [], {}
     for doc, red in redact_tree(args.paths, detector, Path(args.out), allow_inside=args.allow_inside):

@@ -16,7 +16,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
-from scanner.detect.engine import Detector
+from scanner.detect.spec import DetectorSpec
 from scanner.errors import UsageError
 from scanner.model import Document, DocumentResult
 from scanner.pipeline import Scanner, scan_groups
@@ -56,7 +56,7 @@ def options_from_args(args: Any) -> CrawlOptions:
         ignore_robots=args.ignore_robots, allow_private=args.allow_private, file_hosts=tuple(args.file_host))
 
 
-def crawl_sites(urls: Sequence[str], options: CrawlOptions, detector: Detector, *, state: Path | None, resume: bool,
+def crawl_sites(urls: Sequence[str], options: CrawlOptions, spec: DetectorSpec, *, state: Path | None, resume: bool,
                 jobs: int, history: History | None, site: str, key: bytes, progress: Progress,
                 parents: dict[str, list[str]] | None = None,
                 status: dict[str, Any] | None = None) -> Iterator[DocumentResult]:
@@ -96,8 +96,8 @@ def crawl_sites(urls: Sequence[str], options: CrawlOptions, detector: Detector, 
                 yield r
         # Workers send findings back encoded (the parent only stores and appends bytes), unless raw
         # values are shown: those must reach the report but never the state file.
-        pack = not detector.include_values
-        for item, group in scan_groups(fresh(), Scanner(detector), jobs=jobs, pack=pack):
+        pack = not spec.include_values
+        for item, group in scan_groups(fresh(), Scanner(spec), jobs=jobs, pack=pack):
             while reused:
                 sources.append(reused[0].source)
                 yield reused.popleft()

@@ -6,27 +6,29 @@ with a one-line reason, and the findings found before the failure are kept.
 
 from __future__ import annotations
 
-import copy
-import ctypes
+import contextlib
 import gc
 import logging
 import multiprocessing
 import os
-import signal
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import replace
 from multiprocessing.context import BaseContext
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from scanner.config import Limits
-from scanner.detect.engine import Detector
+from scanner.detect.spec import DetectorSpec
 from scanner.errors import ExtractError, NeedsOCR, Skip
 from scanner.extract import extract
 from scanner.extract.sniff import ext_kind
 from scanner.model import Document, DocumentResult, Segment
+
+if TYPE_CHECKING:
+    from scanner.detect.engine import Detector
 
 log = logging.getLogger(__name__)
 
@@ -39,11 +41,35 @@ _RESULT_META = ("title", "published", "ocr_pages", "ocr_unread_pages", "sha256",
 
 
 class Scanner:
-    """Scans one document (and the members of an archive) with a loaded :class:`Detector`."""
+    """Scans one document (and the members of an archive) with a :class:`Detector`, built on first
+    use when given a :class:`DetectorSpec` (see :func:`scan_groups`: with worker processes, this
+    process never needs one)."""
 
-    def __init__(self, detector: Detector, limits: Limits | None = None) -> None:
-        self.detector = detector
+    def __init__(self, detector: Detector | DetectorSpec, limits: Limits | None = None) -> None:
+        self._detector: Detector | None = None
+        self._spec: DetectorSpec | None = None
+        if isinstance(detector, DetectorSpec):
+            self._spec = detector
+        else:
+            self._detector = detector
         self.limits = limits or Limits()
+
+    @property
+    def detector(self) -> Detector:
+        if self._detector is None:
+            assert self._spec is not None
+            self._detector = self._spec.build()
+        return self._detector
+
+    @property
+    def spec(self) -> DetectorSpec:
+        return self._spec if self._spec is not None else self.detector.spec
+
+    def __getstate__(self) -> dict[str, Any]:
+        # sent to worker processes without its detector: each builds its own from the spec
+        state = self.__dict__.copy()
+        state["_spec"], state["_detector"] = self.spec, None
+        return state
 
     def process(self, doc: Document) -> list[DocumentResult]:
         """Return the result of ``doc`` followed by those of the documents inside it."""
@@ -97,17 +123,55 @@ class Scanner:
 
 
 # -- parallel scanning -------------------------------------------------------------------------
+#
+# Worker processes are forked from a fork server (multiprocessing's "forkserver"): a process
+# started for the purpose, which imports the detector's libraries and the common extractors once
+# (about a second of one core) and forks a worker when asked. This process never imports them: a
+# crawl fetches while the fork server imports, and no worker is ever forked from a process whose
+# other threads (a crawl's fetcher) might hold locks.
+
 _worker: Scanner | None = None
-_ocr_worker: Scanner | None = None
-#: Workers send findings back already encoded as spool records (set by :func:`scan_groups`).
+#: Workers send findings back already encoded as spool records (set by :func:`_init_worker`).
 _pack = False
-#: Extractors imported before the workers fork, so each worker does not import them again.
+#: Extractors the fork server imports, so each worker does not import them again.
 _PRELOAD = ("text", "html", "csv", "pdf", "xlsx", "docx")
 #: Small documents (a crawl's pages) travel to the workers in batches of at most this many
 #: documents or bytes: one task per 2 KB page cost more in pickling and process-pool bookkeeping
 #: (both sides) than scanning the page.
 _BATCH_DOCS = 16
 _BATCH_BYTES = 256 * 1024
+#: Tasks a lane holds while its first worker starts (the fork server may still be importing):
+#: a crawl goes on fetching meanwhile, up to this many batches.
+_STARTING_BOUND = 64
+
+
+def warm_up() -> None:
+    """Start the fork server now, if it is not running, without waiting for its imports: the
+    caller gets on with its own work (a crawl, its fetching) meanwhile."""
+    from multiprocessing import forkserver
+
+    from scanner.extract import EXTRACTORS
+
+    modules = ["scanner.pipeline", "scanner.detect.engine"]
+    modules += [EXTRACTORS[kind].partition(":")[0] for kind in _PRELOAD if kind in EXTRACTORS]
+    modules.append("scanner._freeze")
+    multiprocessing.get_context("forkserver").set_forkserver_preload(modules)
+    forkserver.ensure_running()
+
+
+def _init_worker(lifeline: Any, scanner: Scanner, limits: Limits, pack: bool, budget: Any) -> None:
+    """Set up a worker: its own detector (from the scanner's spec), the lane's limits, and the
+    run's shared OCR page budget."""
+    _watch_lifeline(lifeline)
+    global _worker, _pack
+    scanner.limits = limits
+    scanner.detector  # noqa: B018 -- built now, not inside the first document's time limit
+    _worker, _pack = scanner, pack
+    if budget is not None:
+        from scanner.extract import ocr
+
+        ocr.set_budget(ocr.PageBudget(limits.ocr_page_budget, shared=budget))
+    gc.freeze()  # the detector too stays out of the collector's reach
 
 
 def _work(docs: list[Document]) -> list[list[DocumentResult] | None]:
@@ -126,8 +190,8 @@ def _work(docs: list[Document]) -> list[list[DocumentResult] | None]:
 
 
 def _work_ocr(docs: list[Document]) -> list[list[DocumentResult] | None]:
-    assert _ocr_worker is not None
-    return [_scan_in_worker(_ocr_worker, doc) for doc in docs]
+    assert _worker is not None
+    return [_scan_in_worker(_worker, doc) for doc in docs]
 
 
 def _scan_in_worker(scanner: Scanner, doc: Document) -> list[DocumentResult]:
@@ -177,14 +241,16 @@ def scan_groups(items: Iterable[Item], scanner: Scanner, jobs: int = 1, *,
     the documents inside it) as ``(item, results)``, or ``(index, item, results)`` with ``indexed``.
 
     With ``jobs <= 1`` everything runs here, in input order. Otherwise documents are scanned in
-    forked worker processes that inherit the loaded rules, and results come as they finish:
-    pictures and scanned PDFs go to a separate OCR worker, so text documents are not held up
-    behind them. Small documents are sent in batches while every worker has work, singly when one
-    is waiting. At most ``2 × jobs`` tasks of text documents and a few OCR documents are in flight,
-    so memory stays bounded. A worker that dies (a native library crashing on a file) costs only
-    the document it held: the pool is rebuilt and the rest carry on. One OCR page budget is shared
-    by all workers. With ``pack``, findings come back encoded (:meth:`DocumentResult.pack`), so the
-    parent only appends bytes to the report's spool: for consumers that need no Finding objects.
+    worker processes (forked from the fork server, see :func:`warm_up`; each builds its detector
+    from ``scanner.spec``, so this process needs none) and results come as they finish: pictures
+    and scanned PDFs go to a separate OCR worker, so text documents are not held up behind them.
+    Small documents are sent in batches while every worker has work, singly when one is waiting.
+    At most ``2 × jobs`` tasks of text documents and a few OCR documents are in flight (more while
+    the first worker starts), so memory stays bounded. A worker that dies (a native library
+    crashing on a file) costs only the document it held: the pool is rebuilt and the rest carry
+    on. One OCR page budget is shared by all workers. With ``pack``, findings come back encoded
+    (:meth:`DocumentResult.pack`), so the parent only appends bytes to the report's spool: for
+    consumers that need no Finding objects.
     """
 
     def out(index: int, item: Item, results: list[DocumentResult]) -> Any:
@@ -194,22 +260,19 @@ def scan_groups(items: Iterable[Item], scanner: Scanner, jobs: int = 1, *,
         for index, item in enumerate(items):
             yield out(index, item, [item] if isinstance(item, DocumentResult) else scanner.process(item))
         return
-    global _worker, _ocr_worker, _pack
-    _pack = pack  # with pack, worker results carry encoded findings (DocumentResult.pack)
-    _worker = copy.copy(scanner)  # hands scanned PDFs on to the OCR worker instead of reading them
-    _worker.limits = replace(scanner.limits, ocr_elsewhere=True)
-    _preload()
-    gc.freeze()  # the loaded rules and libraries stay shared with the workers: no collector writes to them
-    _ocr_worker = copy.copy(scanner)  # a scanned PDF may take many pages × the per-page OCR limit
-    _ocr_worker.limits = replace(scanner.limits, seconds_per_document=max(
-        scanner.limits.seconds_per_document, scanner.limits.ocr_seconds_per_page * _OCR_PAGES_PER_DOCUMENT))
-    _share_ocr_budget(scanner.limits)
-    ctx = multiprocessing.get_context("fork")
-    lanes = {"text": _Lane(_work, jobs, 2 * jobs, ctx), "ocr": _Lane(_work_ocr, 1, 2, ctx)}
+    warm_up()
+    ctx = multiprocessing.get_context("forkserver")
+    budget = _share_ocr_budget(scanner.limits, ctx)
+    limits = scanner.limits
+    # text workers hand scanned PDFs on to the OCR worker instead of reading them; an OCR document
+    # may take many pages × the per-page OCR limit
+    text_limits = replace(limits, ocr_elsewhere=True)
+    ocr_limits = replace(limits, seconds_per_document=max(
+        limits.seconds_per_document, limits.ocr_seconds_per_page * _OCR_PAGES_PER_DOCUMENT))
+    lanes = {"text": _Lane(_work, jobs, 2 * jobs, ctx, (scanner, text_limits, pack, budget)),
+             "ocr": _Lane(_work_ocr, 1, 2, ctx, (scanner, ocr_limits, pack, budget))}
     text = lanes["text"]
-    # Fork the text workers now, before the first item is asked for: a crawl starts its fetching
-    # threads then, and a fork while other threads hold locks can leave a worker stuck on one.
-    text.start()
+    text.start()  # in the background: the fork server may still be importing
     batch: list[Entry] = []
     batch_bytes = 0
 
@@ -239,7 +302,7 @@ def scan_groups(items: Iterable[Item], scanner: Scanner, jobs: int = 1, *,
                 yield out(*done)
         if batch:
             yield from submit(text, batch)
-        while any(lane.pending for lane in lanes.values()):
+        while any(lane.active() for lane in lanes.values()):
             for done in _collect(lanes, block=True):
                 yield out(*done)
     finally:
@@ -253,31 +316,70 @@ Work = Callable[[list[Document]], list[list[DocumentResult] | None]]
 class _Lane:
     """A process pool with its own bound on tasks (batches of documents) in flight."""
 
-    def __init__(self, fn: Work, workers: int, bound: int, ctx: BaseContext) -> None:
-        self.fn, self.workers, self.bound, self.ctx = fn, workers, bound, ctx
+    def __init__(self, fn: Work, workers: int, bound: int, ctx: BaseContext, initargs: tuple[Any, ...]) -> None:
+        self.fn, self.workers, self.bound, self.ctx, self.initargs = fn, workers, bound, ctx, initargs
         self.pool: ProcessPoolExecutor | None = None
         self.pending: dict[Future[list[list[DocumentResult] | None]], list[Entry]] = {}
+        #: Tasks held here while the workers start (see :meth:`start`).
+        self.waiting: list[list[Entry]] = []
+        self._starter: threading.Thread | None = None
+        self._start_error: BaseException | None = None
+
+    def active(self) -> bool:
+        return bool(self.pending or self.waiting)
 
     def full(self) -> bool:
+        if self._starter is not None:
+            return len(self.waiting) >= _STARTING_BOUND
         return len(self.pending) >= self.bound
 
     def backlog(self) -> bool:
         """More tasks wait than twice the bound (documents handed on from another lane)."""
-        return len(self.pending) >= 2 * self.bound + 2
+        return len(self.pending) + len(self.waiting) >= 2 * self.bound + 2
 
     def busy(self) -> bool:
-        """Every worker has a task (running or queued behind one)."""
-        return sum(not f.done() for f in self.pending) >= self.workers
+        """Every worker has a task (running or queued behind one), or none is up yet."""
+        return self._starter is not None or sum(not f.done() for f in self.pending) >= self.workers
 
     def start(self) -> None:
-        """Fork the workers (a pool forks all of them at its first task)."""
-        if self.pool is None:
-            self.pool = _pool(self.workers, self.ctx)
-        self.pool.submit(self.fn, [])
+        """Start the workers from a thread of their own: the first waits until the fork server has
+        done its imports. Tasks submitted meanwhile wait in :attr:`waiting`."""
+        if self.pool is None and self._starter is None:
+            self._starter = threading.Thread(target=self._start, name="leakscan-workers", daemon=True)
+            self._starter.start()
+
+    def _start(self) -> None:
+        try:
+            pool = self._new_pool(self.workers)
+            for _ in range(self.workers):  # a pool starts a worker per task while none is idle
+                pool.submit(self.fn, [])
+            self.pool = pool
+        except BaseException as exc:  # raised in the caller's thread by started()
+            self._start_error = exc
+
+    def started(self, block: bool) -> bool:
+        """Whether the workers are up (waiting for them when ``block``); hands them the tasks held
+        meanwhile."""
+        if self._starter is None:
+            return True
+        if block:
+            self._starter.join()
+        elif self._starter.is_alive():
+            return False
+        self._starter = None
+        if self._start_error is not None:
+            raise self._start_error
+        for entries in self.waiting:
+            self.submit(entries)
+        self.waiting.clear()
+        return True
 
     def submit(self, entries: list[Entry]) -> None:
+        if self._starter is not None:
+            self.waiting.append(entries)
+            return
         if self.pool is None:
-            self.pool = _pool(self.workers, self.ctx)
+            self.pool = self._new_pool(self.workers)
         docs = [doc for _, doc in entries]
         try:
             future = self.pool.submit(self.fn, docs)
@@ -290,7 +392,7 @@ class _Lane:
     def rebuild(self) -> None:
         if self.pool is not None:
             self.pool.shutdown(wait=False, cancel_futures=True)
-        self.pool = _pool(self.workers, self.ctx)
+        self.pool = self._new_pool(self.workers)
 
     def take(self, future: Future[list[list[DocumentResult] | None]]
              ) -> list[tuple[int, Document, list[DocumentResult] | None]]:
@@ -306,18 +408,38 @@ class _Lane:
             self.rebuild()
             for task in again:
                 self.submit(task)
-            return [(index, doc, _retry_alone(self.fn, doc, self.ctx)) for index, doc in entries]
+            return [(index, doc, self._retry_alone(doc)) for index, doc in entries]
         except Exception as exc:
             return [(index, doc, [_crashed(doc, exc)]) for index, doc in entries]
 
+    def _retry_alone(self, doc: Document) -> list[DocumentResult] | None:
+        """Scan ``doc`` in a single-use worker: if it crashes again, it is the culprit."""
+        with self._new_pool(1) as solo:
+            try:
+                return solo.submit(self.fn, [doc]).result()[0]
+            except Exception as exc:
+                return [_crashed(doc, exc)]
+
+    def _new_pool(self, workers: int) -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(max_workers=workers, mp_context=self.ctx, initializer=_init_worker,
+                                   initargs=(_lifeline(), *self.initargs))
+
     def shutdown(self) -> None:
+        if self._starter is not None:
+            self._starter.join()
         if self.pool is not None:
             self.pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _collect(lanes: dict[str, _Lane], block: bool) -> list[tuple[int, Document, list[DocumentResult]]]:
     """Finished documents of every lane (waiting for at least one when ``block``)."""
+    for lane in lanes.values():
+        lane.started(block=False)
     futures = [f for lane in lanes.values() for f in lane.pending]
+    if not futures and block:  # nothing in flight but what waits for the workers to start
+        for lane in lanes.values():
+            lane.started(block=True)
+        futures = [f for lane in lanes.values() for f in lane.pending]
     if not futures:
         return []
     if block:
@@ -336,55 +458,41 @@ def _collect(lanes: dict[str, _Lane], block: bool) -> list[tuple[int, Document, 
     return out
 
 
-def _pool(workers: int, ctx: BaseContext) -> ProcessPoolExecutor:
-    return ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_die_with_parent,
-                               initargs=(os.getpid(),))
+def _lifeline() -> Any:
+    """The read end of a pipe whose write end only this process holds: each worker watches it (see
+    :func:`_watch_lifeline`), and learns so that this process ended, even by SIGKILL."""
+    global _lifeline_ends
+    if _lifeline_ends is None:
+        _lifeline_ends = multiprocessing.get_context("forkserver").Pipe(duplex=False)
+    return _lifeline_ends[0]
 
 
-def _die_with_parent(parent: int) -> None:
-    """A worker ends when the leakscan process does, even when it was killed with SIGKILL (its
-    workers would otherwise wait for work forever, each holding a copy of the loaded rules).
-    Linux sends the signal when the thread that forked the worker ends: pools are used from the
-    main thread."""
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
-    except (OSError, AttributeError):  # not Linux: workers end when their queue closes, as before
-        return
-    if os.getppid() != parent:  # the parent died before the line above took effect
+#: (read end, write end) of :func:`_lifeline`, open for as long as this process runs.
+_lifeline_ends: tuple[Any, Any] | None = None
+
+
+def _watch_lifeline(lifeline: Any) -> None:
+    """End this worker when the leakscan process does, even when it was killed with SIGKILL (its
+    workers would otherwise wait for work forever, each holding a detector; and the fork server,
+    their parent, lives as long as they do)."""
+
+    def watch() -> None:
+        with contextlib.suppress(EOFError, OSError):
+            lifeline.recv_bytes()  # nothing is ever sent: this returns when the writer is gone
         os._exit(1)
 
-
-_PR_SET_PDEATHSIG = 1
-
-
-def _preload() -> None:
-    """Import the common extractors here, once, rather than in every forked worker."""
-    from scanner.extract import extractor_for
-
-    for kind in _PRELOAD:
-        try:
-            extractor_for(kind)
-        except Exception:  # an optional library missing: the worker reports it per document
-            continue
+    threading.Thread(target=watch, name="leakscan-lifeline", daemon=True).start()
 
 
-def _share_ocr_budget(limits: Limits) -> None:
-    """One OCR page budget for the run, drawn on by every forked worker."""
+def _share_ocr_budget(limits: Limits, ctx: BaseContext) -> Any:
+    """One OCR page budget for the run, drawn on by every worker (None without OCR)."""
     try:
         from scanner.extract import ocr
     except ImportError:
-        return
-    ocr.set_budget(ocr.PageBudget(limits.ocr_page_budget, shared=multiprocessing.get_context("fork").Value("q", 0)))
-
-
-def _retry_alone(fn: Work, doc: Document, ctx: BaseContext) -> list[DocumentResult] | None:
-    """Scan ``doc`` in a single-use worker: if it crashes again, it is the culprit."""
-    with _pool(1, ctx) as solo:
-        try:
-            return solo.submit(fn, [doc]).result()[0]
-        except Exception as exc:
-            return [_crashed(doc, exc)]
+        return None
+    shared = ctx.Value("q", 0)
+    ocr.set_budget(ocr.PageBudget(limits.ocr_page_budget, shared=shared))
+    return shared
 
 
 def _crashed(doc: Document, exc: BaseException) -> DocumentResult:

@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
@@ -84,14 +85,18 @@ def test_sigkill_then_resume_gives_the_uninterrupted_report_without_refetching(s
     with serve_site(root, slow=1.5) as site:
         # two workers: their findings come back packed, are stored so and must come back from the state
         proc = subprocess.Popen([sys.executable, "-m", "scanner.cli", *_args(site.url, state, out, "--jobs", "2")],
-                                cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                                cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                start_new_session=True)
         deadline = time.monotonic() + 60
-        while len(site.log) < 40 and time.monotonic() < deadline and proc.poll() is None:
+        # the crawl, the workers' fork server, its resource tracker and the workers
+        while (len(site.log) < 40 or len(_session_left(proc.pid)) < 5) and time.monotonic() < deadline \
+                and proc.poll() is None:
             time.sleep(0.01)
         assert proc.poll() is None, "the crawl finished before it could be killed"
+        assert len(_session_left(proc.pid)) >= 5
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait()
-        assert _gone(str(state)), "the killed crawl's worker processes outlived it"
+        assert not _session_left(proc.pid, seconds=10), "the killed crawl's worker processes outlived it"
         first = [(m, t) for m, t, _, _ in site.log]
         assert not out.exists()
         assert main(_args(site.url, state, out, "--jobs", "2", "--resume")) == 1
@@ -101,21 +106,21 @@ def test_sigkill_then_resume_gives_the_uninterrupted_report_without_refetching(s
     assert len(twice) <= 4, sorted(twice)  # at most the requests in flight at the kill
 
 
-def _gone(marker, seconds=10.0):
-    """No process whose command line holds ``marker`` is left (within ``seconds``)."""
-    from pathlib import Path
-
+def _session_left(session, seconds=0.0):
+    """Process ids left in ``session`` (the crawl's and every process it started: the workers'
+    fork server and the workers), waiting up to ``seconds`` for none to be left."""
     deadline = time.monotonic() + seconds
     while True:
-        alive = []
-        for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        left = []
+        for stat in Path("/proc").glob("[0-9]*/stat"):
             try:
-                if marker.encode() in cmdline.read_bytes():
-                    alive.append(cmdline.parent.name)
-            except OSError:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+            except (OSError, IndexError):
                 continue
-        if not alive or time.monotonic() > deadline:
-            return not alive
+            if int(fields[3]) == session and fields[0] != "Z":  # field 6 of stat, after the name
+                left.append(int(stat.parent.name))
+        if not left or time.monotonic() >= deadline:
+            return left
         time.sleep(0.1)
 
 

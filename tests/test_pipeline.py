@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import pytest
 from conftest import TEST_KEY
@@ -111,16 +114,44 @@ def test_packed_results_carry_the_same_findings(detector):
     assert unpacked["findings"] == plain["findings"][:2]
 
 
-def test_workers_are_forked_before_the_first_document_is_asked_for(detector):
-    # a crawl starts its fetching threads when asked for its first document: forking after that
-    # would copy a process whose other threads may hold locks
-    import multiprocessing
+class _ParentNoting(Scanner):
+    """Notes in each result the process id of the worker's parent."""
 
-    seen = []
+    def process(self, doc: Document) -> list[DocumentResult]:
+        results = super().process(doc)
+        results[0].meta["parent_pid"] = os.getppid()
+        return results
 
-    def items():
-        seen.append(len(multiprocessing.active_children()))
-        yield from _docs(3)
 
-    assert len(list(scan_all(items(), Scanner(detector), jobs=2))) == 3
-    assert seen[0] >= 2
+def test_workers_are_not_forked_from_the_process_handing_out_documents(detector):
+    # a crawl's fetching thread runs in that process: a fork of it could copy a lock held by it
+    results = list(scan_all(_docs(3), _ParentNoting(detector), jobs=2))
+    assert [len(r.findings) for r in results] == [1, 1, 1]
+    assert {r.meta["parent_pid"] for r in results}.isdisjoint({os.getpid(), os.getppid()})
+
+
+_NO_DETECTOR_HERE = """
+import sys
+
+from scanner.detect.rules import BUILTIN_RULES, load_rules
+from scanner.detect.spec import DetectorSpec
+from scanner.model import Document
+from scanner.pipeline import Scanner, scan_all
+
+if __name__ == "__main__":
+    spec = DetectorSpec.of(load_rules(BUILTIN_RULES), b"k")
+    docs = [Document(source=f"d{i}.txt", name=f"d{i}.txt", data="身份证号 340823199001011236".encode())
+            for i in range(5)]
+    results = list(scan_all(docs, Scanner(spec), jobs=2))
+    print(sum(len(r.findings) for r in results), "presidio_analyzer" in sys.modules, "spacy" in sys.modules)
+"""
+
+
+def test_the_process_handing_out_documents_never_imports_the_recognizers(tmp_path):
+    # the workers build their detectors; this process (a crawl's) gets on while they import
+    script = tmp_path / "hand_out.py"
+    script.write_text(_NO_DETECTOR_HERE, encoding="utf-8")
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120,
+                         cwd=Path(__file__).resolve().parents[1])
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["5", "False", "False"]

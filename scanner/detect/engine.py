@@ -24,6 +24,7 @@ import regex
 
 from scanner.detect.recognizer import REGEX_TIMEOUT_SECONDS, Hit, Prefilter, RuleRecognizer
 from scanner.detect.rules import Rule
+from scanner.detect.spec import DetectorSpec
 from scanner.model import Finding, Segment
 
 # Full-width ASCII (U+FF01–FF5E) → ASCII, ideographic space and no-break space → space, so that
@@ -352,9 +353,13 @@ class Detector:
                 self._full.append(rec)
                 continue
             self._prefiltered.append((rec, re.compile(_prefilter_pattern(pf)), pf.max_width))
-        _scrubbers()  # built here, before a pipeline forks its workers, not once in each of them
         prefilters = [rec.prefilter for rec, _, _ in self._prefiltered]
         self._scan = _CharScan(prefilters) if _CharScan.fits(prefilters) else None  # type: ignore[arg-type]
+
+    @property
+    def spec(self) -> DetectorSpec:
+        """What this detector was built from (for worker processes that build their own)."""
+        return DetectorSpec.of(self.rules.values(), self.key, self.include_values)
 
     def detect(self, segment: Segment, source: str, parent: str | None = None) -> list[Finding]:
         """Return the findings in ``segment`` (of the document ``source``)."""

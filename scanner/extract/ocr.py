@@ -146,7 +146,7 @@ class PageBudget:
     """How many pages OCR may still read in this run.
 
     ``shared`` may be a ``multiprocessing.Value("q", 0)`` (anything with ``get_lock()`` and
-    ``value``) created by the pipeline before forking, so that worker processes draw on one budget.
+    ``value``) created by the pipeline and handed to each worker process, so that they draw on one budget.
     """
 
     def __init__(self, pages: int, shared: Any = None) -> None:
