@@ -140,9 +140,10 @@ _PRELOAD = ("text", "html", "csv", "pdf", "xlsx", "docx")
 #: (both sides) than scanning the page.
 _BATCH_DOCS = 16
 _BATCH_BYTES = 256 * 1024
-#: Tasks a lane holds while its first worker starts (the fork server may still be importing):
-#: a crawl goes on fetching meanwhile, up to this many batches.
-_STARTING_BOUND = 64
+#: Tasks, and bytes of documents, a lane holds while its workers start (the fork server may still
+#: be importing, 1-2 s): a crawl goes on fetching meanwhile, up to this many of either.
+_STARTING_TASKS = 256
+_STARTING_BYTES = 32 * 2**20
 
 
 def warm_up() -> None:
@@ -320,8 +321,9 @@ class _Lane:
         self.fn, self.workers, self.bound, self.ctx, self.initargs = fn, workers, bound, ctx, initargs
         self.pool: ProcessPoolExecutor | None = None
         self.pending: dict[Future[list[list[DocumentResult] | None]], list[Entry]] = {}
-        #: Tasks held here while the workers start (see :meth:`start`).
+        #: Tasks held here while the workers start (see :meth:`start`), and their documents' bytes.
         self.waiting: list[list[Entry]] = []
+        self.waiting_bytes = 0
         self._starter: threading.Thread | None = None
         self._start_error: BaseException | None = None
 
@@ -330,7 +332,7 @@ class _Lane:
 
     def full(self) -> bool:
         if self._starter is not None:
-            return len(self.waiting) >= _STARTING_BOUND
+            return len(self.waiting) >= _STARTING_TASKS or self.waiting_bytes >= _STARTING_BYTES
         return len(self.pending) >= self.bound
 
     def backlog(self) -> bool:
@@ -372,11 +374,13 @@ class _Lane:
         for entries in self.waiting:
             self.submit(entries)
         self.waiting.clear()
+        self.waiting_bytes = 0
         return True
 
     def submit(self, entries: list[Entry]) -> None:
         if self._starter is not None:
             self.waiting.append(entries)
+            self.waiting_bytes += sum(_size(doc) for _, doc in entries)
             return
         if self.pool is None:
             self.pool = self._new_pool(self.workers)
