@@ -99,12 +99,17 @@ class TreeSampler(threading.Thread):
             self.done.wait(self.interval)
 
 
-def run_tree(cmd: list[str], ok: tuple[int, ...] = (0,), timeout: float = 900) -> dict[str, float]:
-    """Run ``cmd``; return wall seconds and peak tree RSS (MB). Raises on an unexpected exit status."""
+def run_tree(cmd: list[str], ok: tuple[int, ...] = (0,), timeout: float = 900, sample: bool = True
+             ) -> dict[str, float]:
+    """Run ``cmd``; return wall seconds and (with ``sample``) peak tree RSS (MB). Raises on an
+    unexpected exit status. Sampling reads every process's smaps 20 times a second, which costs
+    the machine CPU in proportion to the number of processes: runs timed against another tool
+    are run without it."""
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=ROOT)
-    sampler = TreeSampler(proc.pid)
-    sampler.start()
+    sampler = TreeSampler(proc.pid) if sample else None
+    if sampler is not None:
+        sampler.start()
     try:
         _, err = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -112,12 +117,15 @@ def run_tree(cmd: list[str], ok: tuple[int, ...] = (0,), timeout: float = 900) -
         proc.communicate()
         raise RuntimeError(f"timed out after {timeout:.0f} s: {' '.join(cmd[:3])}") from None
     finally:
-        sampler.done.set()
-        sampler.join()
+        if sampler is not None:
+            sampler.done.set()
+            sampler.join()
     seconds = time.perf_counter() - start
     if proc.returncode not in ok:
         tail = err.decode(errors="replace").strip().splitlines()[-3:]
         raise RuntimeError(f"{' '.join(cmd[:2])} exited {proc.returncode}: {' | '.join(tail)}")
+    if sampler is None:
+        return {"s": seconds}
     return {"s": seconds, "rss_mb": sampler.peak_pss / 2**20, "rss_sum_mb": sampler.peak_sum / 2**20,
             "rss_single_mb": sampler.peak_single / 2**20}
 
@@ -251,19 +259,22 @@ def crawl_figures(args: argparse.Namespace) -> dict[str, object]:
         with bench_site.nginx(site) as base:
             start = f"{base}/xxgk/gsgg/index.html"
 
-            def leakscan_run(k: int) -> float:
+            def leakscan_run(k: int, sample: bool = False) -> float:
                 report = work / f"crawl{k}.json"
                 r = run_tree([LEAKSCAN, "crawl", start, "--allow-private", "--ignore-robots", "--delay", "0",
                               "--concurrency", str(concurrency), "--per-host", str(concurrency),
                               "--max-pages", str(4 * args.site_pages), "--max-depth", "100000",
                               "--state", str(work / f"state{k}"),
-                              "--quiet", "--key", "bench", "--format", "json", "--output", str(report)], ok=(0, 1))
+                              "--quiet", "--key", "bench", "--format", "json", "--output", str(report)], ok=(0, 1),
+                             sample=sample)
                 docs = json.loads(report.read_text("utf-8")).get("documents", [])
+                report.unlink()
                 pages = sum(1 for d in docs if d.get("kind") == "html" and d.get("status") == "scanned")
                 if pages < 0.95 * (args.site_pages - 1):
                     raise RuntimeError(f"leakscan crawl reached {pages} of {args.site_pages - 1} pages")
-                rss.append(r["rss_mb"])
-                rss_single.append(r["rss_single_mb"])
+                if sample:
+                    rss.append(r["rss_mb"])
+                    rss_single.append(r["rss_single_mb"])
                 return pages / r["s"]
 
             def scrapy_run(k: int) -> float:
@@ -274,7 +285,7 @@ def crawl_figures(args: argparse.Namespace) -> dict[str, object]:
                               "-s", f"CONCURRENT_REQUESTS={concurrency}",
                               "-s", f"CONCURRENT_REQUESTS_PER_DOMAIN={concurrency}",
                               "-s", "TELNETCONSOLE_ENABLED=False", "-s", "LOG_LEVEL=WARNING",
-                              "-s", "COOKIES_ENABLED=False", "-s", "RETRY_ENABLED=False"])
+                              "-s", "COOKIES_ENABLED=False", "-s", "RETRY_ENABLED=False"], sample=False)
                 pages = json.loads(stats.read_text())["pages"]
                 if pages < 0.95 * (args.site_pages - 1):
                     raise RuntimeError(f"scrapy reached {pages} of {args.site_pages - 1} pages")
@@ -289,6 +300,9 @@ def crawl_figures(args: argparse.Namespace) -> dict[str, object]:
                 if b is not None:
                     scrapy_speeds.append(b)
                     theirs.append(b)
+            # memory in runs of its own: the sampler's reads cost CPU (more, the more processes)
+            for k in range(args.reps if have_crawl else 0):
+                leakscan_run(args.reps + k, sample=True)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     if ours and theirs:
