@@ -26,15 +26,21 @@ def _timed(fn: Callable[[], int]) -> tuple[float, int]:
 
 
 def interleave(a: Callable[[], int], b: Callable[[], int], reps: int) -> dict[str, float]:
-    """Run ``a`` and ``b`` alternately ``reps`` times each (after one warm-up of each).
+    """Run ``a`` and ``b`` alternately ``reps`` times each (after one warm-up of each), ``a``
+    first in even pairs and ``b`` first in odd ones, so that a machine slowing down or speeding up
+    during a pair does not always favour the same side.
 
     Returns the median of a's and b's units/s and the median of the per-pair ratios a ÷ b.
     """
     a(), b()  # warm-up: imports, page cache
     ratios, speeds_a, speeds_b = [], [], []
-    for _ in range(reps):
-        ta, na = _timed(a)
-        tb, nb = _timed(b)
+    for rep in range(reps):
+        if rep % 2 == 0:
+            ta, na = _timed(a)
+            tb, nb = _timed(b)
+        else:
+            tb, nb = _timed(b)
+            ta, na = _timed(a)
         speeds_a.append(na / ta)
         speeds_b.append(nb / tb)
         ratios.append((na / ta) / (nb / tb))
