@@ -262,6 +262,7 @@ def scan_groups(items: Iterable[Item], scanner: Scanner, jobs: int = 1, *,
             yield out(index, item, [item] if isinstance(item, DocumentResult) else scanner.process(item))
         return
     warm_up()
+    _lifeline()  # made once, here: pools are made by the starter thread and by this one
     ctx = multiprocessing.get_context("forkserver")
     budget = _share_ocr_budget(scanner.limits, ctx)
     limits = scanner.limits

@@ -359,7 +359,7 @@ class Detector:
     @property
     def spec(self) -> DetectorSpec:
         """What this detector was built from (for worker processes that build their own)."""
-        return DetectorSpec.of(self.rules.values(), self.key, self.include_values)
+        return DetectorSpec.of((r.rule for r in self.recognizers), self.key, self.include_values)
 
     def detect(self, segment: Segment, source: str, parent: str | None = None) -> list[Finding]:
         """Return the findings in ``segment`` (of the document ``source``)."""
