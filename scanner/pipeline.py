@@ -126,7 +126,7 @@ class Scanner:
 #
 # Worker processes are forked from a fork server (multiprocessing's "forkserver"): a process
 # started for the purpose, which imports the detector's libraries and the common extractors once
-# (about a second of one core) and forks a worker when asked. This process never imports them: a
+# (1-2 s of one core) and forks a worker when asked. This process never imports them: a
 # crawl fetches while the fork server imports, and no worker is ever forked from a process whose
 # other threads (a crawl's fetcher) might hold locks.
 
