@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 import random
 from pathlib import Path
 
@@ -414,3 +415,53 @@ def test_text_limit() -> None:
     doc = Document(source="a.pdf", data=data)
     with pytest.raises(ExtractError, match="上限"):
         list(extract(doc, Limits(max_text_chars=60)))
+
+
+# --------------------------------------------------------------------------- compiled loops
+
+
+def _boxes_and_prose_pdf() -> bytes:
+    """Rectangles drawn as one path each (taken apart edge by edge), text drawn twice at the same
+    spot (fake bold), words with spaces and a line of mixed scripts."""
+    buf = io.BytesIO()
+    c = canvas.Canvas(buf, pagesize=A4)
+    c.setFont(FONT, 11)
+    c.rect(50, 600, 300, 120)
+    c.rect(50, 640, 150, 40)
+    for dx in (0, 0.3):
+        c.drawString(60 + dx, 700, "联系人 张三 电话 13812345678")
+    c.drawString(60, 660, "车牌号 皖A·12345  ID 110105199001011234")
+    c.showPage()
+    c.save()
+    return buf.getvalue()
+
+
+def test_compiled_loops_read_what_the_python_loops_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The compiled word and object loops (scanner.extract._pdfpage) give exactly the glyphs and
+    ruling lines of the Python ones, on tables ruled and not, wrapped cells, boxes and prose."""
+    from scanner.extract import pdf as pdf_module
+
+    compiled = pdf_module._compiled
+    if compiled is None:
+        if os.environ.get("CI"):
+            pytest.fail("scanner.extract._pdfpage was not built (pip install -e . compiles it with Cython)")
+        pytest.skip("scanner.extract._pdfpage is not built here")
+    rng = random.Random(77)
+    people = [(fake_name(rng), fake_id(rng), fake_mobile(rng)) for _ in range(14)]
+    files = [narrow_table_pdf(12, rng)[0], interleaved_table_pdf(people, grid=True),
+             interleaved_table_pdf(people, grid=False), _boxes_and_prose_pdf(),
+             text_pdf([["姓名：李四  身份证号 " + fake_id(rng), "", " 手机 " + fake_mobile(rng)]])]
+    pages = 0
+    for data in files:
+        document = pdfium.PdfDocument(data)
+        for index in range(len(document)):
+            read = []
+            for module in (compiled, None):
+                monkeypatch.setattr(pdf_module, "_compiled", module)
+                glyphs, rules, scanned = pdf_module._read_page(document, index)
+                read.append((glyphs, (rules.horizontal, rules.vertical) if rules else None, scanned))
+            assert read[0] == read[1]
+            assert read[0][0]
+            pages += 1
+        document.close()
+    assert pages >= 5

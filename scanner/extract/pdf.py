@@ -14,6 +14,7 @@ import io
 import re
 import struct
 from collections.abc import Callable, Iterator
+from types import ModuleType
 
 import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
@@ -225,6 +226,8 @@ def _glyphs(textpage: _Handle, to_layout: ToLayout, buffer: _TextBuffer) -> list
     text = _page_text(textpage, count, buffer)
     if len(text) != count:  # pdfium inserted or dropped characters: read them one by one
         text = "".join(chr(_UNICODE(textpage, i) or 32) for i in range(count))
+    if _compiled is not None and to_layout is _UPRIGHT:
+        return _compiled.glyphs(_address(textpage), text)  # the loop below, compiled
     rect = pdfium_c.FS_RECTF()
     out = ctypes.c_void_p(ctypes.addressof(rect))
     unpack = _RECT.unpack_from
@@ -368,6 +371,22 @@ _OBJECT_BOUNDS = _bare(pdfium_c.FPDFPageObj_GetBounds)  # (object, float* left, 
 _RECT = struct.Struct("4f")  # FS_RECTF: left, top, right, bottom
 
 
+def _load_compiled() -> ModuleType | None:
+    """The compiled word and object loops (:mod:`scanner.extract._pdfpage`), bound to the pdfium
+    pypdfium2 loaded; None where the extension was not built: the Python loops here then run."""
+    try:
+        from scanner.extract import _pdfpage
+    except ImportError:
+        return None
+    names = ("FPDFText_GetLooseCharBox", "FPDFPage_CountObjects", "FPDFPage_GetObject", "FPDFPageObj_GetType",
+             "FPDFPageObj_GetBounds", "FPDFPath_CountSegments")
+    _pdfpage.bind({name: _address(getattr(pdfium_c, name)) for name in names}, pdfium_c.FPDF_PAGEOBJ_PATH)
+    return _pdfpage
+
+
+_compiled = _load_compiled()
+
+
 class _Floats:
     """Four floats filled by :data:`_OBJECT_BOUNDS` (left, bottom, right, top), and pointers to them."""
 
@@ -414,9 +433,18 @@ def _has_page_image(page: _Handle) -> bool:
 
 def _rules(page: _Handle, to_layout: ToLayout) -> Rules | None:
     """Horizontal and vertical ruling lines drawn as path objects (table borders)."""
-    horizontal: list[tuple[float, float, float]] = []
-    vertical: list[tuple[float, float, float]] = []
+    horizontal: list[tuple[float, float, float]]
+    vertical: list[tuple[float, float, float]]
     upright = to_layout is _UPRIGHT
+    if _compiled is not None and upright:  # the loop below, compiled; paths of several segments come back
+        horizontal, vertical, paths = _compiled.rules(_address(page), _RULE_MAX_THICK, _RULE_MIN_LEN,
+                                                      _MAX_PATH_SEGMENTS)
+        for address in paths:
+            for box in _path_edges(ctypes.cast(address, pdfium_c.FPDF_PAGEOBJECT)):
+                _add_rule(horizontal, vertical, _UPRIGHT(*box))
+        return Rules(horizontal, vertical) if horizontal or vertical else None
+    horizontal = []
+    vertical = []
     floats = _Floats()
     p_left, p_bottom, p_right, p_top = floats.pointers
     buffer = floats.buffer
