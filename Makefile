@@ -11,7 +11,8 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: demo test bench rules-test sysdeps clean
 
-$(STAMP): pyproject.toml
+# the compiled PDF loops (setup.py) are rebuilt when their sources change
+$(STAMP): pyproject.toml setup.py scanner/extract/_pdfpage.pyx scanner/extract/_layout.py scanner/extract/_layout.pxd
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[test,ocr]'
@@ -40,4 +41,5 @@ rules-test: $(STAMP)
 	$(VENV)/bin/leakscan rules test
 
 clean:
-	rm -rf $(VENV) out .pytest_cache
+	rm -rf $(VENV) out .pytest_cache build
+	rm -f scanner/extract/*.so scanner/extract/_pdfpage.c scanner/extract/_layout.c

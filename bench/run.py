@@ -155,8 +155,19 @@ def extraction_figures(args: argparse.Namespace) -> dict[str, object]:
     # at least 5 pairs (about 15 s more than 3)
     reps = max(args.reps, _EXTRACT_REPS)
     out.update(extract_bench.pdf_vs_pdfium(datagen.make_pdf(args.pdf_pages), reps))
+    # the condition the PDF figures were taken in (bench/setup.sh installs Noto CJK): see bench/README.md
+    out["pdf_cjk_fonts_installed"] = _cjk_fonts()
     out.update(extract_bench.xlsx_vs_calamine(datagen.make_xlsx(args.xlsx_rows), reps))
     return out
+
+
+def _cjk_fonts() -> bool:
+    """Whether a CJK font is installed (pdfium draws the bench PDFs' non-embedded STSong-Light with one)."""
+    try:
+        listing = subprocess.run(["fc-list", ":lang=zh"], capture_output=True, text=True, timeout=30).stdout
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return bool(listing.strip())
 
 
 def ocr_figures(args: argparse.Namespace) -> dict[str, object]:

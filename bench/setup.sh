@@ -1,18 +1,26 @@
 #!/usr/bin/env bash
 # Bench-only dependencies: Scrapy (the crawl baseline) and psutil (process-tree memory) into the
-# venv, nginx (serves the fake site on 127.0.0.1) from Debian. Best effort: without nginx the
-# crawl figures say "not available".
+# venv; from Debian, nginx (serves the fake site on 127.0.0.1) and Noto CJK fonts. The fonts are
+# what a machine reading Chinese PDFs has (every Chinese office PC has SimSun and the like): the
+# bench PDFs name STSong-Light without embedding it, and without any CJK font installed pdfium
+# drops characters from their text (one-character cells such as 男/女 vanish, for leakscan and raw
+# pypdfium2 alike), so the PDF figures would compare incomplete readings. Best effort: without
+# nginx the crawl figures say "not available"; without the fonts the PDF figures are still
+# measured (bench/README.md gives both).
 set -u
 py="${1:-.venv/bin/python}"
 "$py" -m pip install --quiet 'scrapy>=2.11' 'psutil>=5.9'
-command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] && exit 0
+need=()
+command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need+=(nginx)
+fc-list 2>/dev/null | grep -qi "noto sans cjk" || need+=(fonts-noto-cjk)
+[ ${#need[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
-  echo "bench: nginx missing and cannot apt-get install it; crawl figures will be unavailable" >&2
+  echo "bench: ${need[*]} missing and cannot apt-get install them (crawl figures need nginx)" >&2
   exit 0
 fi
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq >/dev/null 2>&1 || true
 # policy-rc.d (if present) keeps the package from starting a system nginx; the bench runs its own.
-apt-get install -y -qq --no-install-recommends nginx >/dev/null 2>&1 \
-  || echo "bench: could not install nginx; crawl figures will be unavailable" >&2
+apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null 2>&1 \
+  || echo "bench: could not install ${need[*]} (crawl figures need nginx)" >&2
 exit 0

@@ -108,27 +108,36 @@ class Rules:
         return False
 
 
-@dataclass(slots=True)
 class _Fragment:
-    text: str
-    x0: float
-    x1: float
-    top: float
-    bottom: float
-    height: float
-    line: int  # 0-based line index on the page
-    left: _Fragment | None = None  # neighbours on the same line
-    right: _Fragment | None = None
+    """A run of a line's glyphs between wide gaps or ruling lines (plain slots and ``__init__``,
+    not a dataclass: compiled, ``_layout.pxd`` makes this a C struct-like class)."""
+
+    __slots__ = ("bottom", "height", "left", "line", "right", "text", "top", "x0", "x1")
+
+    def __init__(self, text: str, x0: float, x1: float, top: float, bottom: float, height: float, line: int) -> None:
+        self.text = text
+        self.x0 = x0
+        self.x1 = x1
+        self.top = top
+        self.bottom = bottom
+        self.height = height
+        self.line = line  # 0-based line index on the page
+        self.left: _Fragment | None = None  # neighbours on the same line
+        self.right: _Fragment | None = None
 
 
-@dataclass(slots=True)
 class _Block:
-    parts: list[_Fragment]
-    x0: float
-    x1: float
-    top: float
-    bottom: float
-    tail: _Fragment  # the last part
+    """Fragments of consecutive lines stacked in one column corridor: a table cell or a paragraph."""
+
+    __slots__ = ("bottom", "parts", "tail", "top", "x0", "x1")
+
+    def __init__(self, frag: _Fragment) -> None:
+        self.parts = [frag]
+        self.x0 = frag.x0
+        self.x1 = frag.x1
+        self.top = frag.top
+        self.bottom = frag.bottom
+        self.tail = frag  # the last part
 
     def add(self, frag: _Fragment) -> None:
         self.parts.append(frag)
@@ -141,7 +150,6 @@ class _Block:
             self.bottom = frag.bottom
 
 
-@dataclass(slots=True)
 class Item:
     """A piece of page text ready to become a Segment.
 
@@ -149,12 +157,20 @@ class Item:
     other text has ``line`` (1-based line number of its first line on the page).
     """
 
-    text: str
-    line: int | None = None
-    table: int | None = None
-    row: int | None = None
-    column: int | None = None
-    header: str = ""
+    __slots__ = ("column", "header", "line", "row", "table", "text")
+
+    def __init__(self, text: str, line: int | None = None, table: int | None = None, row: int | None = None,
+                 column: int | None = None, header: str = "") -> None:
+        self.text = text
+        self.line = line
+        self.table = table
+        self.row = row
+        self.column = column
+        self.header = header
+
+    def __repr__(self) -> str:
+        return (f"Item({self.text!r}, line={self.line}, table={self.table}, row={self.row}, column={self.column}, "
+                f"header={self.header!r})")
 
 
 @dataclass(slots=True)
@@ -296,7 +312,7 @@ def _stack(lines: list[list[_Fragment]], rules: Rules | None) -> list[_Block]:
                     break
                 found = block
             if found is None or ambiguous:
-                block = _Block([frag], fx0, fx1, ftop, frag.bottom, frag)
+                block = _Block(frag)
                 blocks.append(block)
                 new.append(block)
             else:
@@ -416,8 +432,13 @@ def layout(glyphs: Iterable[Glyph], rules: Rules | None = None, state: LayoutSta
     if not glyph_list:
         return
     lines = [_fragments(line, i, rules) for i, line in enumerate(_lines(glyph_list))]
-    rows = _rows(_stack(lines, rules))
-    state = state if state is not None else LayoutState()
+    yield from _items(_rows(_stack(lines, rules)), state if state is not None else LayoutState())
+
+
+def _items(rows: list[list[_Block]], state: LayoutState) -> list[Item]:
+    """The page's rows of blocks as Items: tables found, cells numbered and given their header."""
+    out: list[Item] = []
+    append = out.append
     table = 0
     in_table = False
     span = (0.0, 0.0)
@@ -456,7 +477,7 @@ def layout(glyphs: Iterable[Glyph], rules: Rules | None = None, state: LayoutSta
                 state.prose_chars += len(text)
                 if state.prose_chars > _PROSE_RESET:
                     state.header = None  # real prose after the table: no continuation
-                yield Item(text, b.parts[0].line + 1)
+                append(Item(text, b.parts[0].line + 1))
             continue
         state.prose_chars = 0
         row_no += 1
@@ -480,4 +501,5 @@ def layout(glyphs: Iterable[Glyph], rules: Rules | None = None, state: LayoutSta
                 left = _header_text(row[pos - 1])
                 if left.endswith((":", "：")):
                     label = left
-            yield Item(b.parts[0].text if len(b.parts) == 1 else _text(b), None, table, row_no, col, label)
+            append(Item(b.parts[0].text if len(b.parts) == 1 else _text(b), None, table, row_no, col, label))
+    return out
