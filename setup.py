@@ -18,7 +18,7 @@ try:
     # annotations are hints for readers and type checkers; the C types are in the .pxd/.pyx
     extensions = cythonize(modules, quiet=True,
                            compiler_directives={"language_level": "3", "annotation_typing": False})
-except Exception as exc:  # noqa: BLE001 -- any failure here only costs speed
+except Exception as exc:  # any failure here only costs speed
     print(f"leakscan: not compiling the PDF accelerators ({type(exc).__name__}: {exc}); "
           "the Python code runs instead", file=sys.stderr)
     extensions = []

@@ -190,8 +190,12 @@ class LayoutState:
 # --------------------------------------------------------------------------- lines, fragments
 
 
+def _centre2(g: Glyph) -> float:
+    return g[2] + g[3]  # twice the vertical centre
+
+
 def _lines(glyphs: list[Glyph]) -> list[list[Glyph]]:
-    glyphs.sort(key=lambda g: g[2] + g[3])
+    glyphs.sort(key=_centre2)
     lines: list[list[Glyph]] = []
     limit = float("-inf")
     line: list[Glyph] = []
