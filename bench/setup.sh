@@ -1,18 +1,19 @@
 #!/usr/bin/env bash
 # Bench-only dependencies: Scrapy (the crawl baseline) and psutil (process-tree memory) into the
-# venv; from Debian, nginx (serves the fake site on 127.0.0.1) and Noto CJK fonts. The fonts are
-# what a machine reading Chinese PDFs has (every Chinese office PC has SimSun and the like): the
-# bench PDFs name STSong-Light without embedding it, and without any CJK font installed pdfium
-# drops characters from their text (one-character cells such as 男/女 vanish, for leakscan and raw
-# pypdfium2 alike), so the PDF figures would compare incomplete readings. Best effort: without
-# nginx the crawl figures say "not available"; without the fonts the PDF figures are still
-# measured (bench/README.md gives both).
+# venv; from Debian, nginx (serves the fake site on 127.0.0.1) and AR PL UMing, a TrueType Song
+# (Ming) face. The bench PDFs name STSong-Light without embedding it: a machine reading Chinese
+# PDFs draws it with an installed Song face (SimSun, TrueType, on every Chinese office PC), and
+# pdfium on Linux picks UMing for it (also when Noto CJK is installed too, as `make test` does).
+# Without any CJK font pdfium drops characters from these PDFs' text (one-character cells such as
+# 男/女 vanish, for leakscan and raw pypdfium2 alike), so the PDF figures would compare incomplete
+# readings. Best effort: without nginx the crawl figures say "not available"; without the font the
+# PDF figures are still measured (bench/README.md gives the figures under each font).
 set -u
 py="${1:-.venv/bin/python}"
 "$py" -m pip install --quiet 'scrapy>=2.11' 'psutil>=5.9'
 need=()
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need+=(nginx)
-fc-list 2>/dev/null | grep -qi "noto sans cjk" || need+=(fonts-noto-cjk)
+fc-list 2>/dev/null | grep -qi "AR PL UMing" || need+=(fonts-arphic-uming)
 [ ${#need[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
   echo "bench: ${need[*]} missing and cannot apt-get install them (crawl figures need nginx)" >&2

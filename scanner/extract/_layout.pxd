@@ -13,7 +13,7 @@ cdef class _Fragment:
     cdef public str text
     cdef public double x0, x1, top, bottom, height
     cdef public Py_ssize_t line
-    cdef public _Fragment left, right
+    cdef public double left_x1, right_x0
 
 
 cdef class _Block:
@@ -38,16 +38,11 @@ cpdef _Fragment _fragment(list chars, list line, Py_ssize_t start, Py_ssize_t en
 cpdef list _stack(list lines, Rules rules)
 
 
-cdef class Item:
-    cdef public str text, header
-    cdef public object line, table, row, column
-
-
 @cython.locals(top=double, bottom=double, h=double, prev_bottom=double, in_table=bint, header_here=bint,
                is_header_row=bint, table=Py_ssize_t, row_no=Py_ssize_t, pos=Py_ssize_t, col=Py_ssize_t,
                best=Py_ssize_t, k=Py_ssize_t, best_ov=double, bx0=double, bx1=double, centre=double, ov=double,
                b=_Block, first=_Block, row=list, columns=list)
-cpdef list _items(list rows, object state)
+cpdef list _segments(list rows, object state, object page)
 
 
 @cython.locals(bottom=double, b=_Block, row=list)

@@ -20,10 +20,12 @@ from __future__ import annotations
 
 import bisect
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from operator import attrgetter
 from typing import NamedTuple
+
+from scanner.model import Location, Segment
 
 # Glyphs whose vertical centre lies within this share of a line's first glyph height join it.
 _SAME_LINE = 0.5
@@ -52,6 +54,8 @@ _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _DIGIT_RUN = re.compile(r"\d{5,}")
 _TOP_X0 = attrgetter("top", "x0")
 _X0 = attrgetter("x0")
+_NO_LEFT = float("-inf")
+_NO_RIGHT = float("inf")
 
 
 class Glyph(NamedTuple):
@@ -112,7 +116,7 @@ class _Fragment:
     """A run of a line's glyphs between wide gaps or ruling lines (plain slots and ``__init__``,
     not a dataclass: compiled, ``_layout.pxd`` makes this a C struct-like class)."""
 
-    __slots__ = ("bottom", "height", "left", "line", "right", "text", "top", "x0", "x1")
+    __slots__ = ("bottom", "height", "left_x1", "line", "right_x0", "text", "top", "x0", "x1")
 
     def __init__(self, text: str, x0: float, x1: float, top: float, bottom: float, height: float, line: int) -> None:
         self.text = text
@@ -122,8 +126,10 @@ class _Fragment:
         self.bottom = bottom
         self.height = height
         self.line = line  # 0-based line index on the page
-        self.left: _Fragment | None = None  # neighbours on the same line
-        self.right: _Fragment | None = None
+        # where the neighbours on the same line end and start (edges, not the fragments: links both
+        # ways would make every line a reference cycle, left for the garbage collector)
+        self.left_x1 = _NO_LEFT
+        self.right_x0 = _NO_RIGHT
 
 
 class _Block:
@@ -148,29 +154,6 @@ class _Block:
             self.x1 = frag.x1
         if frag.bottom > self.bottom:
             self.bottom = frag.bottom
-
-
-class Item:
-    """A piece of page text ready to become a Segment.
-
-    Table cells have ``table``/``row``/``column`` (1-based, per page) and maybe ``header``;
-    other text has ``line`` (1-based line number of its first line on the page).
-    """
-
-    __slots__ = ("column", "header", "line", "row", "table", "text")
-
-    def __init__(self, text: str, line: int | None = None, table: int | None = None, row: int | None = None,
-                 column: int | None = None, header: str = "") -> None:
-        self.text = text
-        self.line = line
-        self.table = table
-        self.row = row
-        self.column = column
-        self.header = header
-
-    def __repr__(self) -> str:
-        return (f"Item({self.text!r}, line={self.line}, table={self.table}, row={self.row}, column={self.column}, "
-                f"header={self.header!r})")
 
 
 @dataclass(slots=True)
@@ -251,7 +234,7 @@ def _fragments(line: list[Glyph], index: int, rules: Rules | None) -> list[_Frag
     else:
         frags.append(_fragment(chars, line, start, n, h, index))
     for a, b in zip(frags, frags[1:], strict=False):
-        a.right, b.left = b, a
+        a.right_x0, b.left_x1 = b.x0, a.x1
     return frags
 
 
@@ -302,7 +285,7 @@ def _stack(lines: list[list[_Fragment]], rules: Rules | None) -> list[_Block]:
                 if gap >= factor * h or gap < -0.5 * h:
                     continue
                 # Stay in the corridor between the previous line's neighbours (the column).
-                if (last.left is not None and fx0 <= last.left.x1) or (last.right is not None and fx1 >= last.right.x0):
+                if fx0 <= last.left_x1 or fx1 >= last.right_x0:
                     continue
                 if horizontal_between is not None and horizontal_between(
                     (last.top + last.bottom) / 2,
@@ -430,18 +413,23 @@ def _match_header(header: _Header, row: list[_Block]) -> bool:
     return all(any(min(b.x1, x1) > max(b.x0, x0) for x0, x1, _ in header.columns) for b in row)
 
 
-def layout(glyphs: Iterable[Glyph], rules: Rules | None = None, state: LayoutState | None = None) -> Iterator[Item]:
-    """Yield the page's text as table cells and paragraphs, top to bottom."""
+def layout(glyphs: Iterable[Glyph], rules: Rules | None = None, state: LayoutState | None = None,
+           page: int | None = None) -> list[Segment]:
+    """The text of page ``page`` as Segments of table cells and paragraphs, top to bottom.
+
+    Table cells have ``table``/``row``/``column`` (1-based, per page) and maybe a ``header``;
+    other text has ``line`` (1-based line number of its first line on the page).
+    """
     glyph_list = [g for g in glyphs if g[4] and not g[4].isspace()]
     if not glyph_list:
-        return
+        return []
     lines = [_fragments(line, i, rules) for i, line in enumerate(_lines(glyph_list))]
-    yield from _items(_rows(_stack(lines, rules)), state if state is not None else LayoutState())
+    return _segments(_rows(_stack(lines, rules)), state if state is not None else LayoutState(), page)
 
 
-def _items(rows: list[list[_Block]], state: LayoutState) -> list[Item]:
-    """The page's rows of blocks as Items: tables found, cells numbered and given their header."""
-    out: list[Item] = []
+def _segments(rows: list[list[_Block]], state: LayoutState, page: int | None) -> list[Segment]:
+    """The page's rows of blocks as Segments: tables found, cells numbered and given their header."""
+    out: list[Segment] = []
     append = out.append
     table = 0
     in_table = False
@@ -481,7 +469,8 @@ def _items(rows: list[list[_Block]], state: LayoutState) -> list[Item]:
                 state.prose_chars += len(text)
                 if state.prose_chars > _PROSE_RESET:
                     state.header = None  # real prose after the table: no continuation
-                append(Item(text, b.parts[0].line + 1))
+                # Location positionally: page, sheet, cell, line (keywords cost a third more)
+                append(Segment(text, Location(page, None, None, b.parts[0].line + 1)))
             continue
         state.prose_chars = 0
         row_no += 1
@@ -505,5 +494,7 @@ def _items(rows: list[list[_Block]], state: LayoutState) -> list[Item]:
                 left = _header_text(row[pos - 1])
                 if left.endswith((":", "：")):
                     label = left
-            append(Item(b.parts[0].text if len(b.parts) == 1 else _text(b), None, table, row_no, col, label))
+            # page, sheet, cell, line, table, row, column
+            append(Segment(b.parts[0].text if len(b.parts) == 1 else _text(b),
+                           Location(page, None, None, None, table, row_no, col), label))
     return out

@@ -17,7 +17,7 @@ import ofdkit
 from scanner.config import Limits
 from scanner.errors import ExtractError
 from scanner.extract._layout import Glyph, LayoutState, layout
-from scanner.model import Document, Location, Segment
+from scanner.model import Document, Segment
 
 # Share of the font size above and below the baseline: CJK faces sit about 0.88/0.12.
 _ASCENT = 0.88
@@ -53,15 +53,11 @@ def extract(doc: Document, limits: Limits) -> Iterator[Segment]:
                 for r in runs
                 if r.text.strip() and r.size > 0
             ]
-            for item in layout(glyphs, None, state):
-                chars += len(item.text)
+            for segment in layout(glyphs, None, state, number):
+                chars += len(segment.text)
                 if chars > limits.max_text_chars:
                     raise ExtractError(f"OFD文字超过单个文件上限（{limits.max_text_chars}字）")
-                yield Segment(
-                    item.text,
-                    Location(page=number, line=item.line, table=item.table, row=item.row, column=item.column),
-                    header=item.header,
-                )
+                yield segment
         if bad_pages:
             listed = "、".join(str(n) for n in bad_pages[:10])
             raise ExtractError(f"OFD第{listed}页无法读取，文件可能已损坏")

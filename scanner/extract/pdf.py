@@ -23,7 +23,7 @@ from scanner.config import Limits
 from scanner.errors import ExtractError, NeedsOCR, Skip
 from scanner.extract import _pdffonts, ocr
 from scanner.extract._layout import Glyph, LayoutState, Rules, layout
-from scanner.model import Document, Location, Segment
+from scanner.model import Document, Segment
 
 OCR_REASON = "图片型PDF，需要文字识别（OCR）才能检查"
 OCR_EMPTY_REASON = "图片型PDF，文字识别未识别出文字"
@@ -92,14 +92,11 @@ def extract(doc: Document, limits: Limits) -> Iterator[Segment]:
                 continue
             text_pages += 1
             page_no = index + 1
-            for item in layout(glyphs, rules, state):
-                chars += len(item.text)
+            for segment in layout(glyphs, rules, state, page_no):
+                chars += len(segment.text)
                 if chars > limits.max_text_chars:
                     raise ExtractError(f"PDF文字超过单个文件上限（{limits.max_text_chars}字），已检查前{index}页")
-                # Positional: page, sheet, cell, line, table, row, column (keywords cost a third more).
-                yield Segment(
-                    item.text, Location(page_no, None, None, item.line, item.table, item.row, item.column), item.header
-                )
+                yield segment
         if count and not text_pages and not ocr_text:
             if not ocr_pages:
                 raise Skip(NO_TEXT_REASON)
