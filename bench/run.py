@@ -418,13 +418,19 @@ def main(argv: list[str] | None = None) -> int:
             traceback.print_exc()
             results[f"{name}_error"] = f"{type(exc).__name__}: {exc}"
         print(f"[bench] {name} done in {time.perf_counter() - t:.0f} s", file=sys.stderr, flush=True)
+    path = HERE / "results.json"
+    if args.only and path.exists():  # a rerun of some sections keeps the other sections' figures
+        try:
+            results = {**json.loads(path.read_text("utf-8")), **results}
+        except ValueError:
+            pass
     results["_machine"] = machine()
     results["_seconds"] = round(time.perf_counter() - started)
     results["_reps"] = args.reps
     text = table(results)
     print(text)
     print(f"\n{results['_machine']}; {results['_seconds']} s; medians of {args.reps} repetitions")
-    (HERE / "results.json").write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n", "utf-8")
+    path.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n", "utf-8")
     if args.readme:
         update_readme(f"{text}\n\nMachine: {results['_machine']}. Whole run: {results['_seconds']} s.")
     return 0
