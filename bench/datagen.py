@@ -254,8 +254,10 @@ def _write_part(folder: Path, mb: int, seed: int) -> None:
 
 # -- scanned pages (OCR) -------------------------------------------------------------------------
 
+# the CJK faces bench/setup.sh or `make test` install (without one the pictures carry only numbers)
 _CJK_FONTS = ("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
-              "/usr/share/fonts/opentype/noto/NotoSerifCJK-Regular.ttc")
+              "/usr/share/fonts/opentype/noto/NotoSerifCJK-Regular.ttc",
+              "/usr/share/fonts/truetype/arphic/uming.ttc")
 
 
 def make_scanned_pdf(pages: int = 5, seed: int = 5) -> Path:

@@ -155,7 +155,7 @@ def extraction_figures(args: argparse.Namespace) -> dict[str, object]:
     # at least 5 pairs (about 15 s more than 3)
     reps = max(args.reps, _EXTRACT_REPS)
     out.update(extract_bench.pdf_vs_pdfium(datagen.make_pdf(args.pdf_pages), reps))
-    # the condition the PDF figures were taken in (bench/setup.sh installs Noto CJK): see bench/README.md
+    # the condition the PDF figures were taken in (bench/setup.sh installs AR PL UMing): see bench/README.md
     out["pdf_cjk_fonts_installed"] = _cjk_fonts()
     out.update(extract_bench.xlsx_vs_calamine(datagen.make_xlsx(args.xlsx_rows), reps))
     return out
